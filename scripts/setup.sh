@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs everything Interlock's tools and tests need on Debian 12, as root, idempotently:
+# Debian packages (podman, runc, …), the pinned npm linter, the Python venv from hashed locks.
+# Each part is skipped when it is already in place; every part says what it does.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+APT_PACKAGES=(podman runc uidmap python3-venv nodejs npm make git ca-certificates)
+TEKTON_LINT_VERSION=1.1.0   # @ibm/tekton-lint, pinned
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  # node/npm may come from elsewhere (nodesource, nvm); only install Debian's when absent
+  want=()
+  for p in "${missing[@]}"; do
+    case $p in nodejs|npm) command -v "${p/nodejs/node}" >/dev/null || want+=("$p") ;; *) want+=("$p") ;; esac
+  done
+  if ((${#want[@]})); then
+    say "apt: installing ${want[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+  fi
+fi
+say "apt packages present: ${APT_PACKAGES[*]}"
+
+# Python venv from the hashed lock; re-installed only when the lock changes.
+PY=${PYTHON:-python3}
+stamp=.venv/.lock-$(sha256sum requirements/dev.txt pyproject.toml | sha256sum | cut -c1-16)
+if [[ ! -e $stamp ]]; then
+  say "python: creating .venv from requirements/dev.txt (hashed, pinned)"
+  [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q --require-hashes -r requirements/dev.txt
+  .venv/bin/python -m pip install -q --no-deps -e .
+  rm -f .venv/.lock-* && touch "$stamp"
+fi
+say "python: .venv ready ($(.venv/bin/python --version))"
+
+# npm: the second-opinion Tekton linter, pinned, installed into the project (.tools/node).
+if [[ ! -x .tools/node/node_modules/.bin/tekton-lint ]] || \
+   ! grep -q "\"version\": \"$TEKTON_LINT_VERSION\"" .tools/node/node_modules/@ibm/tekton-lint/package.json 2>/dev/null; then
+  say "npm: installing @ibm/tekton-lint@$TEKTON_LINT_VERSION into .tools/node"
+  mkdir -p .tools/node
+  npm install --silent --no-audit --no-fund --prefix .tools/node "@ibm/tekton-lint@$TEKTON_LINT_VERSION" >/dev/null
+fi
+say "npm: tekton-lint $TEKTON_LINT_VERSION ready"
