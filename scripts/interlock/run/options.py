@@ -1,0 +1,26 @@
+"""Options of one `interlock run`, shared by the TaskRun and PipelineRun runners."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class RunOptions:
+    # `-w name=DIR`: a workspace binding name -> host folder (bind-mounted, read-write unless the
+    # Task declares the workspace readOnly)
+    workspaces: dict[str, Path] = field(default_factory=dict)
+    # `--secret name=DIR` / `--configmap name=DIR`: stand-ins for Kubernetes objects, files = keys
+    secrets: dict[str, Path] = field(default_factory=dict)
+    configmaps: dict[str, Path] = field(default_factory=dict)
+    network: str = "none"                      # "none" | "host"
+    # `--image-map FROM=TO`: run image FROM with the local image TO (exact reference, or the
+    # repository part alone to match any tag/digest of it)
+    image_map: dict[str, str] = field(default_factory=dict)
+    timeout: float | None = None               # seconds; overrides spec.timeout when set
+    keep: bool = False                         # keep the run folder (logs, results, spec)
+    run_dir: Path | None = None                # parent of run folders (default: a temp folder)
+    dry_run: bool = False                      # print the plan, start nothing
+    parallel: int = 2                          # pipeline: tasks running at once
+    task_file: Path | None = None              # `--task FILE`: resolves any taskRef
+    pipeline_file: Path | None = None          # `--pipeline FILE`: resolves any pipelineRef
