@@ -1,0 +1,68 @@
+"""@ibm/tekton-lint (npm, pinned in scripts/setup.sh) as a second opinion, rule `tekton-lint`.
+
+It is run once over all the files that parsed cleanly, so a TaskRun in samples/ can see the
+Task it refers to. Its JSON output is a list of
+`{message, rule, level, path, loc: {startLine, ...}}`; the rule it fired goes in the message.
+Its rule levels come from tektonlintrc.yaml beside this module (choices explained there).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from interlock import paths
+from interlock.lint.findings import Finding
+
+BINARY = paths.ROOT / ".tools" / "node" / "node_modules" / ".bin" / "tekton-lint"
+CONFIG = Path(__file__).resolve().parent / "tektonlintrc.yaml"
+_AT_PATH = re.compile(r" at \.([A-Za-z0-9_.\[\]-]+)")
+
+
+class Unavailable(Exception):
+    """tekton-lint cannot run here; the message says why and how to fix it."""
+
+
+def run(files: dict[Path, str], timeout: float = 120) -> list[Finding]:
+    """Findings for files (absolute path -> name to print); Unavailable if it cannot run."""
+    if not files:
+        return []
+    if not BINARY.exists():
+        raise Unavailable(f"tekton-lint is not installed at {BINARY.relative_to(paths.ROOT)}")
+    if shutil.which("node") is None:
+        raise Unavailable("node is not on PATH")
+    with tempfile.TemporaryDirectory(prefix="tekton-lint-") as cache:
+        # its cache of external tasks would go to ~/.tekton-lint; keep runs side-effect free
+        env = {**os.environ, "TL_CACHE_DIR": cache, "FORCE_COLOR": "0"}
+        cmd = [str(BINARY), "--format", "json", "--color", "false", "--config", str(CONFIG), *map(str, files)]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cache)
+        except subprocess.TimeoutExpired:
+            raise Unavailable(f"tekton-lint did not finish in {timeout:.0f}s") from None
+    try:
+        reported = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else None
+    except (json.JSONDecodeError, IndexError):
+        reported = None
+    if not isinstance(reported, list):
+        detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise Unavailable(f"tekton-lint exited {proc.returncode} without JSON output: {detail[0][:200]}")
+    by_path = {str(p): name for p, name in files.items()}
+    out = []
+    for item in reported:
+        loc = item.get("loc") or {}
+        message = str(item.get("message", "")).strip()
+        m = _AT_PATH.search(message)
+        out.append(Finding(
+            file=by_path.get(str(item.get("path")), str(item.get("path"))),
+            line=int(loc.get("startLine") or 1),
+            path=m.group(1) if m else "",
+            rule="tekton-lint",
+            severity="error" if item.get("level") == "error" else "warning",
+            message=f"{message} ({item.get('rule')})",
+            hint=f"see @ibm/tekton-lint rule `{item.get('rule')}`; levels in scripts/interlock/lint/tektonlintrc.yaml",
+        ))
+    return out
