@@ -1,0 +1,323 @@
+"""The fake Looker HTTP server: a threaded server on loopback that answers the routes table.
+
+    with FakeLooker() as looker:             # default content, random free port
+        looker.faults.rate_limit("create_query_task", times=2, retry_after=0)
+        ...  # point looker-sdk at looker.url with looker.client_id / looker.client_secret
+        assert looker.operations()[:2] == ["login", "create_query_task"]
+
+Each request is handled in this order: route, record, injected fault, token check, handler,
+`fields` filter, optional check against the OpenAPI document, answer.
+"""
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+from .faults import Faults
+from .model import User
+from .routes import API_PREFIX, Reply, Request, Route, error, match
+from .spec import LookerSpec
+from .state import LookerState, default_state
+
+REDACTED = "<redacted>"
+# looker-sdk's logout() calls /api/logout without the version; Looker accepts both.
+UNVERSIONED_LOGOUT = "/api/logout"
+
+
+@dataclass
+class Call:
+    """One request as the fake saw it (secrets redacted)."""
+
+    seq: int
+    at: float
+    method: str
+    path: str
+    operation: str | None
+    query: dict[str, str]
+    body: Any
+    user_id: str | None = None
+    status: int = 0
+
+
+@dataclass
+class Token:
+    user: User
+    issued_at: float
+    calls: int = 0
+    revoked: bool = False
+
+
+@dataclass
+class SpecViolation:
+    operation: str
+    status: int
+    problems: list[str] = field(default_factory=list)
+
+
+class FakeLooker:
+    """A Looker API 4.0 look-alike for tests. Not thread-safe to reconfigure while serving
+    except through `faults`, `expire_tokens()` and the state lock."""
+
+    def __init__(self, state: LookerState | None = None, *, host: str = "127.0.0.1", port: int = 0,
+                 spec: LookerSpec | None = None, clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time) -> None:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(f"FakeLooker host {host!r}: the fake only listens on loopback")
+        self.state = state if state is not None else default_state()
+        self.faults = Faults()
+        self.spec = spec
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.calls: list[Call] = []
+        self.spec_violations: list[SpecViolation] = []
+        self.tokens: dict[str, Token] = {}
+        self._host, self._port = host, port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._record_lock = threading.Lock()
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def start(self) -> "FakeLooker":
+        handler = type("FakeLookerHandler", (_Handler,), {"fake": self})
+        self._server = ThreadingHTTPServer((self._host, self._port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-looker", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> "FakeLooker":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The base URL looker-sdk wants (LOOKERSDK_BASE_URL), without /api/4.0."""
+        if self._server is None:
+            raise RuntimeError("FakeLooker is not started: call start() or use it as a context manager")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def first_user(self) -> User:
+        return next(iter(self.state.users.values()))
+
+    @property
+    def client_id(self) -> str:
+        return self.first_user.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.first_user.client_secret
+
+    def sdk_env(self) -> dict[str, str]:
+        """Environment variables that point looker-sdk at this fake."""
+        return {"LOOKERSDK_BASE_URL": self.url, "LOOKERSDK_CLIENT_ID": self.client_id,
+                "LOOKERSDK_CLIENT_SECRET": self.client_secret, "LOOKERSDK_VERIFY_SSL": "false",
+                "LOOKERSDK_API_VERSION": "4.0", "LOOKERSDK_TIMEOUT": "10"}
+
+    # --- tokens --------------------------------------------------------------------------
+    def issue_token(self, user: User, now: float) -> dict[str, Any]:
+        token = secrets.token_hex(20)
+        with self._record_lock:
+            self.tokens[token] = Token(user, now)
+        return {"access_token": token, "token_type": "Bearer", "expires_in": self.faults.tokens.expires_in,
+                "refresh_token": None}
+
+    def revoke_token(self, token: str) -> None:
+        with self._record_lock:
+            if token in self.tokens:
+                self.tokens[token].revoked = True
+
+    def expire_tokens(self) -> None:
+        """Make every token issued so far answer 401, as an expired session does."""
+        with self._record_lock:
+            for token in self.tokens.values():
+                token.revoked = True
+
+    def _authenticate(self, header: str | None, now: float) -> tuple[User | None, str]:
+        scheme, _, value = (header or "").partition(" ")
+        if scheme.lower() not in ("bearer", "token") or not value:
+            return None, ""
+        rules = self.faults.tokens
+        with self._record_lock:
+            token = self.tokens.get(value.strip())
+            if token is None or token.revoked:
+                return None, value
+            token.calls += 1
+            too_old = rules.lifetime is not None and now - token.issued_at >= rules.lifetime
+            too_used = rules.max_calls is not None and token.calls > rules.max_calls
+            if too_old or too_used:
+                token.revoked = True
+                return None, value
+            return token.user, value
+
+    # --- recorded calls ------------------------------------------------------------------
+    def operations(self) -> list[str | None]:
+        """The operation ids of every recorded call, in arrival order."""
+        with self._record_lock:
+            return [c.operation for c in self.calls]
+
+    def calls_to(self, operation: str) -> list[Call]:
+        with self._record_lock:
+            return [c for c in self.calls if c.operation == operation]
+
+    def reset_calls(self) -> None:
+        with self._record_lock:
+            self.calls.clear()
+
+    def _record(self, call: Call) -> Call:
+        with self._record_lock:
+            call.seq = len(self.calls)
+            self.calls.append(call)
+        return call
+
+    # --- one request ---------------------------------------------------------------------
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Reply:
+        url = urllib.parse.urlsplit(raw_path)
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
+        path = url.path
+        relative = "/logout" if path == UNVERSIONED_LOGOUT else (
+            path[len(API_PREFIX):] if path.startswith(API_PREFIX + "/") else None)
+        found = match(method, relative) if relative is not None else None
+        parsed = _parse_body(body, headers.get("content-type", ""))
+        call = self._record(Call(0, self.wall_clock(), method, path, found[0].operation if found else None,
+                                 _redact(query), _redact(parsed)))
+        if found is None:
+            call.status = 404
+            return error(404, "Not found")
+        route, params = found
+        reply = self._answer(route, params, query, parsed, headers, call)
+        call.status = reply.status
+        return reply
+
+    def _answer(self, route: Route, params: dict[str, str], query: dict[str, str], body: Any,
+                headers: dict[str, str], call: Call) -> Reply:
+        fault = self.faults.take(route.operation)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and fault.status == 429:
+            reply = error(429, "Too Many Requests")
+            if fault.retry_after is not None:
+                reply.headers["Retry-After"] = str(fault.retry_after)
+            return self._checked(route, reply)
+        if fault is not None and fault.status:
+            return self._checked(route, error(fault.status, _REASONS.get(fault.status, "Server error")))
+        now = self.clock()
+        user: User | None = None
+        if route.needs_token:
+            user, token = self._authenticate(headers.get("authorization"), now)
+            if user is None:
+                return self._checked(route, error(401, "Requires authentication."))
+            params = {**params, "_token": token}
+            call.user_id = user.id
+        request = Request(route.method, route.path, params, query, body, user, now, self.wall_clock())
+        with self.state.lock:
+            reply = route.handler(self, request)
+        if reply.status == 200 and reply.text is None and "fields" in query:
+            reply.body = _only_fields(reply.body, query["fields"])
+        return self._checked(route, reply)
+
+    def _checked(self, route: Route, reply: Reply) -> Reply:
+        if self.spec is None:
+            return reply
+        instance = reply.text if reply.text is not None else reply.body
+        if reply.status == 204:
+            instance = ""  # the body we send is empty
+        problems = self.spec.validate(route.operation, reply.status, instance)
+        if not problems:
+            return reply
+        with self._record_lock:
+            self.spec_violations.append(SpecViolation(route.operation, reply.status, problems))
+        # Fail loudly: a test must never pass on an answer real Looker could not give.
+        return error(500, "fake Looker answer breaks the OpenAPI schema: " + "; ".join(problems[:3]))
+
+
+_REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+def _parse_body(body: bytes, content_type: str) -> Any:
+    if not body:
+        return None
+    text = body.decode("utf-8", errors="replace")
+    if "application/x-www-form-urlencoded" in content_type:
+        return {k: v[-1] for k, v in urllib.parse.parse_qs(text, keep_blank_values=True).items()}
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (REDACTED if k == "client_secret" else v) for k, v in value.items()}
+    return value
+
+
+def _only_fields(body: Any, fields: str) -> Any:
+    """Looker's `fields` parameter: keep only the listed top-level keys (nested lists ignored)."""
+    wanted = {name.split("(")[0].strip() for name in _split_top_level(fields) if name.strip()}
+    if isinstance(body, list):
+        return [_only_fields(item, fields) for item in body]
+    if isinstance(body, dict) and wanted:
+        return {k: v for k, v in body.items() if k in wanted}
+    return body
+
+
+def _split_top_level(fields: str) -> list[str]:
+    parts, depth, current = [], 0, ""
+    for char in fields:
+        depth += char == "("
+        depth -= char == ")"
+        if char == "," and depth == 0:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeLooker
+    server_version = "FakeLooker/4.0"
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            reply = self.fake.handle(self.command, self.path, headers, body)
+        except Exception as exc:  # a bug in the fake must reach the test as a 500, not a hang
+            reply = error(500, f"fake Looker crashed: {type(exc).__name__}: {exc}")
+        payload = (reply.text if reply.text is not None else json.dumps(reply.body)).encode("utf-8")
+        if reply.status == 204:
+            payload = b""
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type + "; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # calls are recorded, not printed
+        pass
