@@ -1,0 +1,147 @@
+"""Tekton results, written only when Tekton can carry them whole.
+
+Tekton's entrypoint reads every declared result file in /tekton/results when a step
+ends and puts them, with a StartedAt entry, into the container's termination
+message: a JSON array of {"key", "value", "type"} objects, marshalled by Go, that may
+not exceed 4096 bytes (Tekton docs, "Emitting Results" in tasks.md: results are
+limited by the termination message's 4096 bytes; pkg/termination/write.go checks
+`len(json) > 4096`). Past that, the step fails at the end with a vague message.
+
+So before writing we encode the message the way Tekton will (all result files
+already in the directory, from earlier steps, count too) and refuse with an error
+that names every result and its size. Nothing is ever truncated. A result that
+holds a secret is refused, not redacted: a redacted value would be wrong data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from .errors import ResultsRejected
+from .redaction import Redactor
+
+TERMINATION_MESSAGE_LIMIT = 4096
+DEFAULT_RESULTS_DIR = "/tekton/results"
+
+# Tekton's result.RunResult types: 1 = task result, 3 = internal (StartedAt).
+TASK_RESULT_TYPE = 1
+INTERNAL_RESULT_TYPE = 3
+# The entrypoint's StartedAt value uses "2006-01-02T15:04:05.000Z07:00"; budget for
+# its longest form (a numeric zone offset), so a pod in any time zone fits.
+STARTED_AT_LONGEST = "2006-01-02T15:04:05.000+07:00"
+
+# Tekton v1 result names: alphanumerics, '-', '_' and '.', starting and ending alphanumeric.
+_RESULT_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+
+ResultValue = str | list[str] | dict[str, str]
+
+
+def go_json(value: object) -> str:
+    """JSON as Go's encoding/json writes it: compact, UTF-8, with <, >, & and
+    U+2028/U+2029 escaped (Go's HTML-safe default)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escape)
+    return text
+
+
+def termination_message_size(results: Mapping[str, str], *, started_at: str | None = STARTED_AT_LONGEST) -> int:
+    """Bytes of the termination message Tekton builds from these result file contents."""
+    entries: list[dict[str, object]] = []
+    if started_at is not None:
+        entries.append({"key": "StartedAt", "value": started_at, "type": INTERNAL_RESULT_TYPE})
+    entries += [{"key": name, "value": text, "type": TASK_RESULT_TYPE} for name, text in results.items()]
+    return len(go_json(entries).encode("utf-8"))
+
+
+def encode_result(name: str, value: ResultValue) -> str:
+    """The file content for a string, array or object result (arrays and objects as JSON)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        bad = [item for item in value if not isinstance(item, str)]
+        if bad:
+            raise ResultsRejected(f"array result {name!r} must hold strings only, got {bad[0]!r}", result=name)
+        return json.dumps(list(value), ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, Mapping):
+        bad_keys = [key for key, item in value.items() if not isinstance(key, str) or not isinstance(item, str)]
+        if bad_keys:
+            raise ResultsRejected(
+                f"object result {name!r} must map strings to strings, key {bad_keys[0]!r} does not", result=name
+            )
+        return json.dumps(dict(value), ensure_ascii=False, separators=(",", ":"))
+    raise ResultsRejected(
+        f"result {name!r} must be a string, a list of strings or a dict of strings, got {type(value).__name__}",
+        result=name,
+    )
+
+
+class Results:
+    """Writes a step's results into the Tekton results directory."""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        redactor: Redactor,
+        limit: int = TERMINATION_MESSAGE_LIMIT,
+    ) -> None:
+        self.directory = Path(directory)
+        self.redactor = redactor
+        self.limit = limit
+
+    def _existing(self, replacing: Mapping[str, str]) -> dict[str, str]:
+        if not self.directory.is_dir():
+            return {}
+        existing = {}
+        for path in sorted(self.directory.iterdir()):
+            if path.is_file() and path.name not in replacing and _RESULT_NAME.match(path.name):
+                existing[path.name] = path.read_text(encoding="utf-8", errors="replace")
+        return existing
+
+    def check(self, values: Mapping[str, ResultValue]) -> dict[str, str]:
+        """Encode and vet `values`; returns the file contents to write."""
+        encoded: dict[str, str] = {}
+        for name, value in values.items():
+            if not _RESULT_NAME.match(name):
+                raise ResultsRejected(f"result name {name!r} is not a valid Tekton result name", result=name)
+            text = encode_result(name, value)
+            leak = self.redactor.find_secret(text)
+            if leak:
+                raise ResultsRejected(f"result {name!r} contains {leak}; refusing to write it", result=name)
+            encoded[name] = text
+        everything = {**self._existing(encoded), **encoded}
+        size = termination_message_size(everything)
+        if size > self.limit:
+            sizes = sorted(
+                ((name, termination_message_size({name: text}, started_at=None) - 2) for name, text in everything.items()),
+                key=lambda item: -item[1],
+            )
+            listing = ", ".join(
+                f"{name}={entry_size}B{'' if name in encoded else ' (already written)'}" for name, entry_size in sizes
+            )
+            raise ResultsRejected(
+                f"results would need {size} bytes of Tekton's {self.limit}-byte termination message"
+                f" ({size - self.limit} over); entries: {listing}."
+                " Nothing was written: make the results smaller or write large output to a workspace.",
+                size=size,
+                limit=self.limit,
+                results={name: entry_size for name, entry_size in sizes},
+            )
+        return encoded
+
+    def write(self, values: Mapping[str, ResultValue] | None = None, /, **named: ResultValue) -> None:
+        """Write all of these results, or none of them (any check failing raises)."""
+        encoded = self.check({**(values or {}), **named})
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for name, text in encoded.items():
+            # Write-then-rename: a half-written result is never visible to Tekton.
+            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{name}.")
+            with os.fdopen(handle, "w", encoding="utf-8") as result_file:
+                result_file.write(text)
+            os.replace(temporary, self.directory / name)
