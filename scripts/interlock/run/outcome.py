@@ -82,6 +82,7 @@ class TaskRunOutcome:
     retry_count: int = 0
     pipeline_task: str | None = None  # set by the PipelineRun runner
     run_dir: str | None = None        # kept run folder, when --keep
+    plan: dict[str, Any] | None = None  # --dry-run: what would run
 
     @property
     def succeeded(self) -> bool:
@@ -99,6 +100,8 @@ class TaskRunOutcome:
             d["pipelineTask"] = self.pipeline_task
         if self.run_dir:
             d["runDir"] = self.run_dir
+        if self.plan is not None:
+            d["plan"] = self.plan
         return d
 
 

@@ -1,0 +1,138 @@
+"""Start step and sidecar containers with podman, stream their output, stop them on time.
+
+Output is streamed, so this module uses subprocess.Popen with the binary and environment of
+interlock.podman (which sets CONTAINERS_CONF); one-shot commands go through interlock.podman.
+Secret values reach a container as `-e NAME` with the value in podman's own environment, so
+they never appear on a command line or on disk.
+"""
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from interlock import podman
+from interlock.run.steps import ContainerPlan
+
+LABEL = "interlock.run"
+
+
+@dataclass
+class Exit:
+    code: int | None
+    timed_out: bool = False       # the step's own timeout
+    deadline: bool = False        # the TaskRun's timeout
+    cancelled: bool = False
+    tail: str = ""                # last output lines, for podman's own errors (exit 125-127)
+
+
+def run_args(plan: ContainerPlan, *, name: str, run_id: str, network: str,
+             detach: bool = False) -> list[str]:
+    args = ["run", "--rm", "--pull=never", "--name", name, "--label", f"{LABEL}={run_id}",
+            "--network", network, "--workdir", plan.workdir]
+    if detach:
+        args.append("-d")
+    if plan.user:
+        args += ["--user", plan.user]
+    args += plan.security
+    for m in plan.mounts:
+        args += ["-v", m.arg()]
+    for k, v in plan.env.items():
+        args += ["-e", f"{k}={v}"]
+    for k in plan.secret_env:
+        args += ["-e", k]
+    if plan.command is not None:
+        args += ["--entrypoint", plan.command[0]]
+    args.append(plan.image)
+    if plan.command is not None:
+        args += plan.command[1:]
+    args += plan.args
+    return args
+
+
+def _env(plan: ContainerPlan) -> dict[str, str]:
+    env = podman.env()
+    env.update(plan.secret_env)
+    return env
+
+
+def start_sidecar(plan: ContainerPlan, *, name: str, run_id: str, network: str) -> None:
+    proc = subprocess.run([podman.binary(), *run_args(plan, name=name, run_id=run_id,
+                                                     network=network, detach=True)],
+                          env=_env(plan), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if proc.returncode != 0:
+        err = (proc.stderr or "").strip().splitlines()
+        raise podman.PodmanError(f"sidecar {plan.name!r} did not start: "
+                                 + (err[-1] if err else f"exit {proc.returncode}"))
+
+
+def run_step(plan: ContainerPlan, *, name: str, run_id: str, network: str,
+             on_line: Callable[[str], None], timeout: float | None, deadline: float | None,
+             cancel: threading.Event | None) -> Exit:
+    """Run one step to its end; `timeout` is the step's own, `deadline` the TaskRun's (monotonic)."""
+    proc = subprocess.Popen([podman.binary(), *run_args(plan, name=name, run_id=run_id,
+                                                        network=network)],
+                            env=_env(plan), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1)
+    done = threading.Event()
+    tail: list[str] = []
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            tail.append(line)
+            del tail[:-5]
+            on_line(line)
+        proc.wait()
+        done.set()
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    started = time.monotonic()
+    ends = [t for t in (started + timeout if timeout else None, deadline) if t is not None]
+    limit = min(ends) if ends else None
+    try:
+        while not done.is_set():
+            wait = 0.2 if limit is None else max(0.0, min(0.2, limit - time.monotonic()))
+            if done.wait(wait):
+                break
+            if cancel is not None and cancel.is_set():
+                stop(name, proc)
+                return Exit(None, cancelled=True)
+            if limit is not None and time.monotonic() >= limit:
+                stop(name, proc)
+                own = timeout is not None and started + timeout <= (deadline or float("inf"))
+                return Exit(None, timed_out=own, deadline=not own)
+    except BaseException:
+        stop(name, proc)
+        raise
+    reader.join(timeout=5)
+    return Exit(proc.returncode, tail="\n".join(tail))
+
+
+def stop(name: str, proc: subprocess.Popen | None = None) -> None:
+    """Remove a container at once (no grace period), then reap its podman process."""
+    podman.podman("rm", "-f", "-t", "0", name, check=False)
+    if proc is not None:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def remove_run(run_id: str) -> None:
+    """Remove every container left by a run (sidecars, or steps after an interruption)."""
+    podman.podman("rm", "-f", "-t", "0", "--filter", f"label={LABEL}={run_id}", check=False)
+
+
+def missing_images(images: list[str]) -> list[str]:
+    """Images not present locally; one podman call when they all are."""
+    unique = sorted(set(images))
+    if not unique:
+        return []
+    if podman.podman("image", "inspect", "--format", "{{.Id}}", *unique, check=False).returncode == 0:
+        return []
+    return [i for i in unique if not podman.image_exists(i)]
