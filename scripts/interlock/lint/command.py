@@ -1,6 +1,7 @@
 """`interlock lint`: the click command (discovery, output, exit code)."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -9,6 +10,14 @@ import click
 from interlock import paths
 from interlock.lint import engine, findings, tekton_lint
 from interlock.lint.findings import Finding
+from interlock.lint.yaml_loader import Document, format_path
+
+
+def _locate(finding: Finding, parsed: dict[str, Document]) -> Finding:
+    """Give a tekton-lint finding without a document path the path of the node on its line."""
+    doc = parsed.get(finding.file)
+    key = doc.key_at(finding.line) if doc and not finding.path else None
+    return dataclasses.replace(finding, path=format_path(key)) if key else finding
 
 
 @click.command()
@@ -28,13 +37,14 @@ def lint(files: tuple[Path, ...], root: Path | None, fmt: str, second_opinion: b
     targets = engine.targets(list(files), root)
     config = next((c for c in (root / ".yamllint", paths.ROOT / ".yamllint") if c.is_file()), None)
 
-    found: list[Finding] = list(engine.lint(targets, root, config))
+    found, parsed = engine.lint(targets, root, config)
     if second_opinion:
-        broken = {f.file for f in found if f.rule in ("yaml-syntax", "not-utf8", "multi-document", "unknown-kind")}
+        # only files that are one parsed Tekton-or-Kubernetes document; tekton-lint assumes valid YAML
+        unknown = {f.file for f in found if f.rule == "unknown-kind"}
         clean = {t.path.resolve(): engine.display(t.path, root) for t in targets}
-        clean = {p: name for p, name in clean.items() if name not in broken}
+        clean = {p: name for p, name in clean.items() if name in parsed and name not in unknown}
         try:
-            found += tekton_lint.run(clean)
+            found += [_locate(f, parsed) for f in tekton_lint.run(clean)]
         except tekton_lint.Unavailable as e:
             found.append(Finding("(tekton-lint)", 0, "", "tekton-lint", "warning", f"{e}; second opinion skipped",
                                  "run `bash scripts/setup.sh` (or pass --no-tekton-lint)"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator, Literal
+from typing import Iterable, Literal
 
 from interlock import catalog, docs, schemas
 from interlock.lint import rules, schema, yamllint_run
@@ -230,6 +230,13 @@ class FileLinter:
                      "run `interlock docs`", file=display(readme, self.root))
 
 
-def lint(targets: list[Target], root: Path, yamllint_config: Path | None) -> Iterator[Finding]:
+def lint(targets: list[Target], root: Path, yamllint_config: Path | None) -> tuple[list[Finding], dict[str, Document]]:
+    """Findings of every target, and the documents that parsed (by printed file name)."""
+    found: list[Finding] = []
+    parsed: dict[str, Document] = {}
     for target in targets:
-        yield from FileLinter(target, root, yamllint_config).run()
+        linter = FileLinter(target, root, yamllint_config)
+        found += linter.run()
+        if linter.doc is not None:
+            parsed[linter.name] = linter.doc
+    return found, parsed

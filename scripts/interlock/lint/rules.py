@@ -201,7 +201,7 @@ def _pipeline_task_ref(ref: R.Ref, tasks: dict, final: dict, results_of: TaskRes
     pool = tasks if scope == "tasks" else final
     if task_name not in pool:
         yield Hit(ref.key, "undeclared-task-ref",
-                  f"$({ref.expr}) refers to {scope[:-1] if scope == 'tasks' else 'finally'} task `{task_name}`, "
+                  f"$({ref.expr}) refers to {'task' if scope == 'tasks' else 'finally task'} `{task_name}`, "
                   "which does not exist", f"use one of: {', '.join(sorted(pool)) or 'none'}")
         return
     result = R.name(m, 4) if what == "results" else None

@@ -45,6 +45,12 @@ class Document:
         return self.lines.get(key, 1)
 
 
+    def key_at(self, line: int) -> Key | None:
+        """The outermost node that starts on line (to place another tool's finding)."""
+        keys = [k for k, n in self.lines.items() if n == line]
+        return min(keys, key=len) if keys else None
+
+
 @dataclass
 class LoadProblem:
     rule: str  # yaml-syntax | not-utf8 | multi-document | empty

@@ -1,0 +1,126 @@
+"""One broken fixture per lint rule: each must fail with that rule, at that place, and with
+no other error (so a rule cannot pass by accident thanks to another one firing)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from interlock.lint.command import lint
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RULES = FIXTURES / "rules"
+TASK = "tasks/hello/0.1/hello.yaml"
+RULES_MD = Path(__file__).parents[2] / "scripts" / "interlock" / "lint" / "RULES.md"
+
+
+def run_lint(*args: str) -> tuple[int, list[dict]]:
+    result = CliRunner().invoke(lint, ["--format", "json", "--no-tekton-lint", *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code, json.loads(result.output)["findings"]
+
+
+# rule id, fixture (a loose file under rules/ or a catalog tree), file, document path, line
+CASES = [
+    ("yaml-syntax", "yaml-syntax.yaml", None, "", 20),
+    ("yaml-lint", "yaml-lint.yaml", None, "", 22),
+    ("multi-document", "multi-document.yaml", None, "", 21),
+    ("not-utf8", "not-utf8.yaml", None, "", 19),
+    ("unknown-kind", "unknown-kind.yaml", None, "kind", 2),
+    ("unknown-kind", "unknown-kind-in-task-folder/", TASK, "kind", 2),
+    ("schema", "schema-unknown-field.yaml", None, "spec.steps[0].scriptt", 19),
+    ("schema", "schema-bad-type.yaml", None, "spec.params[0].type", 9),
+    ("undeclared-param", "undeclared-param.yaml", None, "spec.steps[0].env[0].value", 23),
+    ("undeclared-result", "undeclared-result.yaml", None, "spec.steps[0].args[1]", 23),
+    ("undeclared-workspace", "undeclared-workspace.yaml", None, "spec.steps[0].args[1]", 22),
+    ("undeclared-step-ref", "undeclared-step-ref.yaml", None, "spec.results[0].value", 9),
+    ("undeclared-task-ref", "undeclared-task-ref.yaml", None, "spec.tasks[1].params[0].value", 32),
+    ("result-never-written", "result-never-written.yaml", None, "spec.results[1]", 9),
+    ("result-never-written", "pipeline-result-never-written.yaml", None, "spec.results[0].value", 11),
+    ("duplicate-step", "duplicate-step.yaml", None, "spec.steps[1].name", 20),
+    ("param-in-script", "param-in-script.yaml", None, "spec.steps[0].script", 21),
+    ("name-mismatch", "name-mismatch/", TASK, "metadata.name", 4),
+    ("version-mismatch", "version-mismatch/", TASK, 'metadata.labels["app.kubernetes.io/version"]', 6),
+    ("missing-annotation", "missing-annotation/", TASK, 'metadata.annotations["tekton.dev/platforms"]', 7),
+    ("missing-description", "missing-description/", TASK, "spec.description", 13),
+    ("image-not-pinned", "image-not-pinned.yaml", None, "spec.steps[0].image", 18),
+    ("security-context", "security-context.yaml", None,
+     "spec.steps[0].securityContext.allowPrivilegeEscalation", 16),
+    ("secret-param", "secret-param.yaml", None, "spec.params[1].name", 10),
+    ("readme-missing", "readme-missing/", TASK, "", 1),
+    ("readme-out-of-sync", "readme-out-of-sync/", "tasks/hello/0.1/README.md", "", 7),
+]
+
+
+@pytest.mark.parametrize("rule,fixture,file,path,line", CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES])
+def test_each_rule_fails_its_fixture_at_the_right_place(rule, fixture, file, path, line):
+    if fixture.endswith("/"):  # a tiny catalog tree: lint it as the root
+        code, findings = run_lint("--root", str(FIXTURES / fixture))
+    else:
+        code, findings = run_lint("--root", str(RULES), str(RULES / fixture))
+        file = fixture
+    assert code == 1
+    errors = [(f["rule"], f["file"], f["path"], f["line"]) for f in findings if f["severity"] == "error"]
+    assert errors == [(rule, file, path, line)]
+    assert all(f["message"] and f["hint"] for f in findings)
+
+
+def test_every_documented_rule_has_a_fixture():
+    table = [line for line in RULES_MD.read_text(encoding="utf-8").splitlines() if line.startswith("| `")]
+    documented = {line.split("|")[1].strip(" `") for line in table}
+    covered = {c[0] for c in CASES} | {"tekton-lint"}  # tekton-lint: see test_tekton_lint.py
+    assert documented == covered
+
+
+def test_clean_catalog_tree_passes_with_samples_and_a_configmap():
+    code, findings = run_lint("--root", str(FIXTURES / "clean"))
+    assert (code, findings) == (0, [])
+
+
+def test_secret_name_params_are_allowed():
+    _, findings = run_lint("--root", str(RULES), str(RULES / "secret-param.yaml"))
+    assert [f["path"] for f in findings if f["rule"] == "secret-param"] == ["spec.params[1].name"]
+
+
+def test_unknown_kind_in_samples_is_a_finding_when_it_claims_to_be_tekton(tmp_path):
+    sample = tmp_path / "tasks" / "hello" / "0.1" / "samples" / "run.yaml"
+    sample.parent.mkdir(parents=True)
+    sample.write_text("apiVersion: tekton.dev/v1beta1\nkind: Task\nmetadata:\n  name: x\nspec: {}\n")
+    code, findings = run_lint("--root", str(tmp_path), str(sample))
+    assert code == 1
+    assert [(f["rule"], f["line"]) for f in findings] == [("unknown-kind", 2)]
+    assert "tekton.dev/v1beta1" in findings[0]["message"]
+
+
+@pytest.mark.parametrize("content", [b"", b"- just\n- a list\n", b"key: [unclosed\n", b"\xff\xfe\x00"])
+def test_bad_input_gives_a_finding_never_a_traceback(tmp_path, content):
+    bad = tmp_path / "bad.yaml"
+    bad.write_bytes(content)
+    result = CliRunner().invoke(lint, ["--no-tekton-lint", "--root", str(tmp_path), str(bad)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.output.startswith("bad.yaml:")
+
+
+def test_text_output_names_file_line_path_rule_and_hint():
+    result = CliRunner().invoke(lint, ["--no-tekton-lint", "--root", str(RULES), str(RULES / "undeclared-param.yaml")])
+    first = result.output.splitlines()[0]
+    assert first.startswith("undeclared-param.yaml:23 spec.steps[0].env[0].value [undeclared-param] error: ")
+    assert " — declare it under spec.params" in first
+    assert result.output.splitlines()[-1] == "1 error(s), 0 warning(s)"
+
+
+def test_json_output_shape():
+    code, findings = run_lint("--root", str(RULES), str(RULES / "duplicate-step.yaml"))
+    assert set(findings[0]) == {"file", "line", "path", "rule", "severity", "message", "hint"}
+    result = CliRunner().invoke(lint, ["--format", "json", "--no-tekton-lint", str(RULES / "duplicate-step.yaml")])
+    assert json.loads(result.output)["summary"] == {"errors": 1, "warnings": 0}
+
+
+def test_usage_error_exits_2():
+    result = CliRunner().invoke(lint, ["--format", "xml"])
+    assert result.exit_code == 2
+    result = CliRunner().invoke(lint, ["does/not/exist.yaml"])
+    assert result.exit_code == 2
