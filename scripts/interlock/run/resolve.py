@@ -124,21 +124,11 @@ def resolve_task(taskrun: dict, options: RunOptions, where: str) -> Resolved:
     return Resolved(str((doc.get("metadata") or {}).get("name") or path.stem), doc["spec"], str(path))
 
 
-def resolve_pipeline(pipelinerun: dict, options: RunOptions, where: str) -> Resolved:
-    spec = pipelinerun.get("spec") or {}
-    if "pipelineSpec" in spec:
-        if not isinstance(spec["pipelineSpec"], dict):
-            raise InvalidRun(f"{where}: spec.pipelineSpec", "must be a mapping")
-        name = (pipelinerun.get("metadata") or {}).get("name") or "embedded"
-        return Resolved(str(name), spec["pipelineSpec"], "embedded")
-    if "pipelineRef" not in spec:
-        raise InvalidRun(f"{where}: spec", "needs pipelineSpec or pipelineRef")
-    if options.pipeline_file:
-        path = Path(options.pipeline_file)
-    else:
-        path = _ref_path(spec["pipelineRef"], "Pipeline", f"{where}: spec.pipelineRef")
-    doc = _load_kind(path, "Pipeline", f"{where}: spec.pipelineRef")
-    return Resolved(str((doc.get("metadata") or {}).get("name") or path.stem), doc["spec"], str(path))
+def resolve_pipeline(ref: dict, options: RunOptions, where: str = "spec.pipelineRef") -> dict:
+    """The Pipeline document (apiVersion/kind/metadata/spec) a `pipelineRef` names, or the
+    `--pipeline FILE`; raises InvalidRun naming `where`."""
+    path = Path(options.pipeline_file) if options.pipeline_file else _ref_path(ref, "Pipeline", where)
+    return _load_kind(path, "Pipeline", where)
 
 
 def resolve_pipeline_task(ptask: dict, options: RunOptions, where: str) -> Resolved:

@@ -28,6 +28,7 @@ options.dry_run nothing runs: the outcome has reason "DryRun" and `plan` set.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import tempfile
@@ -56,6 +57,14 @@ from interlock.run.variables import (KNOWN_PREFIXES, InvalidReference, Undeclare
 LogFn = Callable[[str, str, str], None]
 DEFAULT_TIMEOUT = 3600.0  # Tekton's default-timeout-minutes: 60
 PIPELINE_TASK = "interlock.pipelineTask"
+# What the PipelineRun runner puts on each TaskRun (see interlock.run.pipelinerun)
+PIPELINE_TASK_LABEL = "tekton.dev/pipelineTask"
+CONTEXT_ANNOTATIONS = {
+    "interlock.dev/pipelinerun-name": "context.pipelineRun.name",
+    "interlock.dev/pipelinerun-uid": "context.pipelineRun.uid",
+    "interlock.dev/pipelinetask-retries": "context.pipelineTask.retries",
+    "interlock.dev/retry-count": "context.task.retry-count",
+}
 
 TASK_FIELDS = {"params", "results", "workspaces", "steps", "sidecars", "stepTemplate", "volumes",
                "description", "displayName"}
@@ -85,6 +94,7 @@ class TaskRunPlan:
     spec: dict                               # the Task spec after substitution (for --keep)
     step_result_names: dict[str, list[str]] = field(default_factory=dict)
     variables: dict[str, object] = field(default_factory=dict)
+    pipeline_task: str | None = None
 
     def describe(self) -> dict:
         def rel(d: dict) -> dict:
@@ -95,8 +105,8 @@ class TaskRunPlan:
                 "steps": [rel(s.describe()) for s in self.steps]}
 
 
-def _where(taskrun: dict) -> str:
-    return str(taskrun.get("__file__") or f"TaskRun {(taskrun.get('metadata') or {}).get('name', '?')}")
+def _where(taskrun: dict, where: str | None) -> str:
+    return where or f"TaskRun {(taskrun.get('metadata') or {}).get('name', '?')}"
 
 
 def _check_keys(obj: dict, allowed: set[str], unsupported: dict[str, str], where: str) -> None:
@@ -144,18 +154,37 @@ def _validate_refs(value: object, variables: Mapping[str, object], earlier: Mapp
             raise InvalidRun(where, str(e)) from None
 
 
+def pipeline_context(taskrun: dict) -> dict[str, object]:
+    """Context a PipelineRun runner passed in the TaskRun's labels and annotations."""
+    meta = taskrun.get("metadata") or {}
+    out: dict[str, object] = {}
+    for ann, var in CONTEXT_ANNOTATIONS.items():
+        if ann in (meta.get("annotations") or {}):
+            out[var] = str(meta["annotations"][ann])
+    ptask = (meta.get("labels") or {}).get(PIPELINE_TASK_LABEL)
+    if ptask:
+        out[PIPELINE_TASK] = str(ptask)
+    return out
+
+
 def plan_taskrun(taskrun: dict, *, options: RunOptions,
                  params_override: Mapping[str, object] | None = None,
                  context: Mapping[str, object] | None = None,
-                 run_folder: Path) -> TaskRunPlan:
-    """Resolve and check everything; create the run folder's layout. Raises InvalidRun."""
-    where = _where(taskrun)
+                 run_folder: Path, where: str | None = None) -> TaskRunPlan:
+    """Resolve and check everything; create the run folder's layout. Raises InvalidRun.
+    `where` names the TaskRun in messages (its file; default "TaskRun <name>")."""
+    where = _where(taskrun, where)
     meta = taskrun.get("metadata") or {}
     spec = taskrun.get("spec")
     if not isinstance(spec, dict):
         raise InvalidRun(f"{where}: spec", "missing or not a mapping")
     _check_keys(spec, TASKRUN_FIELDS, TASKRUN_UNSUPPORTED, f"{where}: spec")
     name = str(meta.get("name") or meta.get("generateName") or "taskrun").rstrip("-")
+    context = {**pipeline_context(taskrun), **(context or {})}
+    if PIPELINE_TASK in context:
+        # a pipeline's TaskRun: its workspaces and taskRef come from the pipeline, not from
+        # the command line's -w (pipeline workspace names) or --task
+        options = dataclasses.replace(options, workspaces={}, task_file=None)
     resolved = resolve_task(taskrun, options, where)
     tspec = resolved.spec
     swhere = f"{resolved.source}: spec" if resolved.source != "embedded" else f"{where}: spec.taskSpec"
@@ -165,8 +194,12 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
     given = params_mod.given(spec.get("params"), f"{where}: spec.params")
     override = dict(params_override or {})
     declared_names = {str(p.get("name")) for p in tspec.get("params") or [] if isinstance(p, dict)}
-    if override and not embedded:
-        unknown = [n for n in override if n not in declared_names]
+    if override:
+        # an embedded spec may use propagated params it does not declare, but a `-p` name
+        # that nothing declares or uses is a typo
+        used = {r.split(".", 1)[1].split(".", 1)[0].split("[", 1)[0]
+                for r in references(tspec) if r.startswith("params.")} if embedded else set()
+        unknown = [n for n in override if n not in declared_names and n not in used]
         if unknown:
             raise InvalidRun("-p", f"param(s) {', '.join(map(repr, unknown))} not declared by Task "
                                    f"{resolved.name} (declared: {', '.join(sorted(declared_names)) or 'none'})")
@@ -198,8 +231,9 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
         if rtype not in ("string", "array", "object"):
             raise InvalidRun(f"{swhere}.results[{i}].type", f"{rtype!r} is not string, array or object")
 
-    ctx = dict(context or {})
-    label = str(ctx.pop(PIPELINE_TASK, None) or name)
+    ctx = dict(context)
+    pipeline_task = ctx.pop(PIPELINE_TASK, None)
+    label = str(pipeline_task or name)
     uid = str(ctx.get("context.taskRun.uid") or uuid.uuid4())
     namespace = str(meta.get("namespace") or "default")
     variables: dict[str, object] = {
@@ -256,7 +290,8 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
     return TaskRunPlan(name=name, task=resolved.name, namespace=namespace, uid=uid, label=label,
                        run_dir=run_folder, steps=step_plans, sidecars=sidecar_plans,
                        results=declared_results, timeout=timeout, spec=resolved_spec,
-                       step_result_names=step_results, variables=variables)
+                       step_result_names=step_results, variables=variables,
+                       pipeline_task=str(pipeline_task) if pipeline_task else None)
 
 
 def _run_folder(name: str, options: RunOptions, run_dir: Path | None) -> Path:
@@ -276,21 +311,22 @@ def run_taskrun(taskrun: dict, *, options: RunOptions, log: LogFn | None = None,
                 params_override: Mapping[str, object] | None = None,
                 context: Mapping[str, object] | None = None,
                 cancel: threading.Event | None = None,
-                run_dir: Path | None = None) -> TaskRunOutcome:
+                run_dir: Path | None = None, where: str | None = None) -> TaskRunOutcome:
     name = str((taskrun.get("metadata") or {}).get("name") or "taskrun")
     folder = _run_folder(name, options, run_dir)
     keep = options.keep and not options.dry_run
     try:
         plan = plan_taskrun(taskrun, options=options, params_override=params_override,
-                            context=context, run_folder=folder)
+                            context=context, run_folder=folder, where=where)
         if options.dry_run:
             out = TaskRunOutcome(plan.name, plan.task, oc.UNKNOWN, "DryRun",
                                  "nothing was run (--dry-run)")
             out.plan = plan.describe()
-            out.pipeline_task = (context or {}).get(PIPELINE_TASK)
+            out.pipeline_task = plan.pipeline_task
             return out
         out = _execute(plan, options, log or _print_log, cancel)
-        out.pipeline_task = (context or {}).get(PIPELINE_TASK)
+        out.pipeline_task = plan.pipeline_task
+        out.retry_count = int(str(plan.variables.get("context.task.retry-count", "0")) or 0)
         if keep:
             out.run_dir = str(folder)
             (folder / "spec.yaml").write_text(yaml.safe_dump(plan.spec, sort_keys=False))

@@ -1,0 +1,192 @@
+"""`interlock run FILE.yaml`: run a TaskRun or PipelineRun locally in podman containers."""
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from interlock.run.errors import InvalidRun
+from interlock.run.options import RunOptions
+from interlock.run.outcome import PipelineRunOutcome, TaskRunOutcome
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def _pairs(values: tuple[str, ...], flag: str, folders: bool) -> dict:
+    out: dict = {}
+    for v in values:
+        name, sep, value = v.partition("=")
+        if not sep or not name or not value:
+            raise InvalidRun(flag, f"{v!r} is not name=value")
+        if folders:
+            path = Path(value).expanduser()
+            if not path.is_dir():
+                raise InvalidRun(f"{flag} {name}", f"{value} is not a folder")
+            out[name] = path.resolve()
+        else:
+            out[name] = value
+    return out
+
+
+def _options(workspace, secret, configmap, network, image_map, timeout, keep, run_dir, dry_run,
+             parallel, task_file, pipeline_file) -> RunOptions:
+    from interlock.run.durations import parse_duration
+    return RunOptions(
+        workspaces=_pairs(workspace, "-w", True), secrets=_pairs(secret, "--secret", True),
+        configmaps=_pairs(configmap, "--configmap", True), network=network,
+        image_map=_pairs(image_map, "--image-map", False),
+        timeout=parse_duration(timeout, "--timeout") if timeout else None,
+        keep=keep, run_dir=Path(run_dir).resolve() if run_dir else None, dry_run=dry_run,
+        parallel=parallel, task_file=Path(task_file) if task_file else None,
+        pipeline_file=Path(pipeline_file) if pipeline_file else None)
+
+
+def _in_thread(work: Callable[[threading.Event], object]) -> object:
+    """Run `work(cancel)` in a thread; Ctrl-C or SIGTERM sets `cancel` so the runner stops its
+    containers and still returns an outcome."""
+    cancel = threading.Event()
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = work(cancel)
+        except BaseException as e:  # handed to the main thread
+            box["error"] = e
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
+    worker = threading.Thread(target=target, name="interlock-run", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            try:
+                worker.join(0.2)
+            except KeyboardInterrupt:
+                click.echo("interrupted: stopping containers…", err=True)
+                cancel.set()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]
+
+
+def _fmt(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.1f}s"
+
+
+def summary(outcome: TaskRunOutcome | PipelineRunOutcome) -> str:
+    """A table of tasks and steps with status, reason, exit code and duration."""
+    rows = [("TASK", "STEP", "STATUS", "REASON", "EXIT", "TIME")]
+    taskruns = outcome.tasks if isinstance(outcome, PipelineRunOutcome) else [outcome]
+    for tr in taskruns:
+        label = tr.pipeline_task or tr.name
+        d = tr.to_dict()
+        rows.append((label, "", tr.status, tr.reason, "", _fmt(d["duration"])))
+        for s in d["steps"]:
+            rows.append(("", s["name"], s["status"], s["reason"],
+                         "" if s["exitCode"] is None else str(s["exitCode"]), _fmt(s["duration"])))
+    if isinstance(outcome, PipelineRunOutcome):
+        for sk in outcome.skipped:
+            rows.append((sk.name, "", "Skipped", sk.reason, "", "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    d = outcome.to_dict()
+    lines.append(f"{d['kind']} {outcome.name}: Succeeded={outcome.status} "
+                 f"reason={outcome.reason} ({_fmt(d['duration'])})"
+                 + (f": {outcome.message}" if outcome.message and outcome.status != "True" else ""))
+    results = outcome.results
+    for k, v in results.items():
+        lines.append(f"  result {k} = {v if isinstance(v, str) else json.dumps(v)}")
+    if getattr(outcome, "run_dir", None):
+        lines.append(f"  run folder kept: {outcome.run_dir}")
+    return "\n".join(lines)
+
+
+@click.command("run")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="Param value (arrays and objects as JSON). Repeatable.")
+@click.option("-w", "--workspace", multiple=True, metavar="NAME=DIR",
+              help="Bind a workspace to a host folder. Repeatable.")
+@click.option("--secret", multiple=True, metavar="NAME=DIR",
+              help="Stand-in for Secret NAME: a folder with one file per key. Repeatable.")
+@click.option("--configmap", multiple=True, metavar="NAME=DIR",
+              help="Stand-in for ConfigMap NAME: a folder with one file per key. Repeatable.")
+@click.option("--network", type=click.Choice(["none", "host"]), default="none", show_default=True,
+              help="Container network.")
+@click.option("--image-map", multiple=True, metavar="FROM=TO",
+              help="Run image FROM (a reference, or a repository for any tag) with local image TO.")
+@click.option("--timeout", metavar="DURATION", help="Overall timeout (e.g. 10m, 90s); overrides the file's.")
+@click.option("--task", "task_file", type=click.Path(exists=True, dir_okay=False),
+              help="Task file that the TaskRun's taskRef refers to.")
+@click.option("--pipeline", "pipeline_file", type=click.Path(exists=True, dir_okay=False),
+              help="Pipeline file that the PipelineRun's pipelineRef refers to.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Pipeline tasks running at once.")
+@click.option("--keep", is_flag=True, help="Keep the run folder (logs, results, resolved spec).")
+@click.option("--run-dir", type=click.Path(file_okay=False), help="Where run folders go (default: a temp folder).")
+@click.option("-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: the outcome as JSON on stdout (logs go to stderr).")
+@click.option("--dry-run", is_flag=True, help="Print the resolved plan (images, commands, env names, mounts); run nothing.")
+def run(file, params, workspace, secret, configmap, network, image_map, timeout, task_file,
+        pipeline_file, parallel, keep, run_dir, output, dry_run):
+    """Run a TaskRun or PipelineRun from FILE in local podman containers, with Tekton v1 semantics.
+
+    Exit code: 0 succeeded, 1 failed (or interrupted), 2 invalid input (nothing was started).
+    """
+    from interlock.run import params as params_mod
+    from interlock.run.resolve import load_run
+
+    to_json = output == "json"
+
+    def log(task: str, step: str, line: str) -> None:
+        click.echo(f"[{task}/{step}] {line}", err=to_json)
+
+    try:
+        options = _options(workspace, secret, configmap, network, image_map, timeout, keep,
+                           run_dir, dry_run, parallel, task_file, pipeline_file)
+        overrides = params_mod.parse_cli(params)
+        doc = load_run(Path(file))
+        if doc["kind"] == "TaskRun":
+            from interlock.run.taskrun import run_taskrun
+            outcome = _in_thread(lambda cancel: run_taskrun(
+                doc, options=options, log=log, params_override=overrides, cancel=cancel,
+                where=str(file)))
+        else:
+            from interlock.run.pipelinerun import run_pipelinerun
+            outcome = _in_thread(lambda cancel: run_pipelinerun(
+                doc, options=options, log=log, parallel=parallel, cancel=cancel,
+                params_override=overrides))
+    except InvalidRun as e:
+        _invalid(str(e), to_json)
+    except ValueError as e:  # PipelineRunInvalid and the like: invalid input, nothing ran
+        _invalid(f"{file}: {e}", to_json)
+    assert isinstance(outcome, (TaskRunOutcome, PipelineRunOutcome))
+    if to_json:
+        click.echo(json.dumps(outcome.to_dict(), indent=2))
+    elif dry_run:
+        click.echo(_plan_text(outcome))
+    else:
+        click.echo(summary(outcome))
+    if dry_run:
+        sys.exit(EXIT_OK)
+    sys.exit(EXIT_OK if outcome.succeeded else EXIT_FAILED)
+
+
+def _invalid(message: str, to_json: bool) -> None:
+    if to_json:
+        click.echo(json.dumps({"error": message, "exitCode": EXIT_INVALID}))
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_INVALID)
+
+
+def _plan_text(outcome: TaskRunOutcome | PipelineRunOutcome) -> str:
+    import yaml
+    taskruns = outcome.tasks if isinstance(outcome, PipelineRunOutcome) else [outcome]
+    plans = [t.plan for t in taskruns if t.plan is not None]
+    return yaml.safe_dump(plans if len(plans) != 1 else plans[0], sort_keys=False).rstrip()
