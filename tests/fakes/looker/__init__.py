@@ -5,6 +5,7 @@
         os.environ.update(looker.sdk_env())
         sdk = looker_sdk.init40()
 """
+from .clock import ManualClock
 from .faults import Fault, Faults, FaultSpecError, TokenRules
 from .lifecycle import PER_USER_QUERY_LIMIT
 from .routes import ROUTES, Route
@@ -13,6 +14,6 @@ from .spec import LookerSpec
 from .state import LookerState, ScenarioError, default_state, load_scenario
 
 __all__ = [
-    "Call", "FakeLooker", "Fault", "FaultSpecError", "Faults", "LookerSpec", "LookerState", "PER_USER_QUERY_LIMIT",
+    "Call", "FakeLooker", "ManualClock", "Fault", "FaultSpecError", "Faults", "LookerSpec", "LookerState", "PER_USER_QUERY_LIMIT",
     "ROUTES", "Route", "ScenarioError", "SpecViolation", "TokenRules", "default_state", "load_scenario",
 ]

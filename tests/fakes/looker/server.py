@@ -87,7 +87,8 @@ class FakeLooker:
         handler = type("FakeLookerHandler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer((self._host, self._port), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-looker", daemon=True)
+        # A short poll interval keeps stop() fast (shutdown waits for the current poll).
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="fake-looker", daemon=True)
         self._thread.start()
         return self
 
