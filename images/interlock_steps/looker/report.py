@@ -1,0 +1,46 @@
+"""Shared by the Looker steps: the fail-on threshold and the full JSON report in a workspace."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from interlock_steps.runtime import BadInput
+
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+
+
+def fail_on(text: str) -> str:
+    """Param parser: `any` (one failure fails the step), `none`, a count `3` or a share `10%`
+    of failures that may be tolerated."""
+    value = text.strip().lower()
+    if value in ("any", "none") or value.isdigit() or _PERCENT.match(value):
+        return value
+    raise ValueError("expected any, none, a count such as 3 or a share such as 10%")
+
+
+def too_many(failed: int, total: int, rule: str) -> bool:
+    """Whether `failed` of `total` breaks the `fail-on` rule."""
+    if rule == "none" or failed == 0:
+        return False
+    if rule == "any":
+        return True
+    if m := _PERCENT.match(rule):
+        return failed * 100 > float(m.group(1)) * total
+    return failed > int(rule)
+
+
+def write_report(directory: str, filename: str, report: dict[str, Any], log) -> str | None:
+    """Write the full report as JSON into the bound workspace; None when it is not bound."""
+    if not directory:
+        return None
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise BadInput(f"param 'report-dir': {directory} is not a directory", param="report-dir")
+    path = folder / filename
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    log.info("report written", target=str(path))
+    return str(path)
