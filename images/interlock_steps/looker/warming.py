@@ -117,7 +117,7 @@ def warm(client: LookerClient, tiles: list[Tile], *, concurrency: int, query_tim
          log: Callable[..., None] = lambda *a, **k: None, sleep: Callable[[float], None] = time.sleep,
          clock: Callable[[], float] = time.monotonic, poll_min: float = 0.02, poll_max: float = 1.0) -> list[Outcome]:
     """Run each distinct query once, `concurrency` at a time; every tile gets an Outcome."""
-    from looker_sdk.sdk.api40.models import ResultFormat, WriteCreateQueryTask
+    from looker_sdk.sdk.api40.models import DelimSequence, ResultFormat, WriteCreateQueryTask
 
     check_concurrency(concurrency)
     outcomes = [Outcome(t) for t in tiles]
@@ -152,7 +152,7 @@ def warm(client: LookerClient, tiles: list[Tile], *, concurrency: int, query_tim
             continue
         sleep(wait)
         answers = client.call(f"{len(running)} query task(s): poll", client.sdk.query_task_multi_results,
-                              query_task_ids=list(running))
+                              query_task_ids=DelimSequence(list(running)))
         progressed = False
         for task_id, (query_id, started) in list(running.items()):
             answer = answers.get(task_id) or {}
