@@ -85,8 +85,8 @@ def visit(node: Schema, fn: Callable[[Path_, Schema], None], at: Path_ = ()) -> 
         visit(node["additionalProperties"], fn, at + ("{}",))
 
 
-# Kubernetes ObjectMeta: the CRDs say only `type: object`; these are the fields a manifest
-# may set (the rest are server-populated, still accepted so that exported YAML validates).
+# Kubernetes ObjectMeta: the CRDs say only `type: object`; these are the fields an author
+# writes (server-populated ones such as uid or managedFields do not belong in a catalog file).
 DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 OBJECT_META: Schema = {
@@ -98,15 +98,6 @@ OBJECT_META: Schema = {
         "namespace": {"type": "string"},
         "labels": STRING_MAP,
         "annotations": STRING_MAP,
-        "uid": {"type": "string"},
-        "resourceVersion": {"type": "string"},
-        "generation": {"type": "integer"},
-        "creationTimestamp": {"type": ["string", "null"]},
-        "deletionTimestamp": {"type": "string"},
-        "deletionGracePeriodSeconds": {"type": "integer"},
-        "finalizers": {"type": "array", "items": {"type": "string"}},
-        "ownerReferences": {"type": "array", "items": {"type": "object"}},
-        "managedFields": {"type": "array", "items": {"type": "object"}},
     },
 }
 # metadata of an embedded taskSpec (tektoncd/pipeline EmbeddedTask.Metadata: labels, annotations)
