@@ -32,7 +32,7 @@ def run(files: dict[Path, str], timeout: float = 120) -> list[Finding]:
     if not files:
         return []
     if not BINARY.exists():
-        raise Unavailable(f"tekton-lint is not installed at {BINARY.relative_to(paths.ROOT)}")
+        raise Unavailable(f"tekton-lint is not installed at {BINARY}")
     if shutil.which("node") is None:
         raise Unavailable("node is not on PATH")
     with tempfile.TemporaryDirectory(prefix="tekton-lint-") as cache:
