@@ -56,5 +56,5 @@ def main(step: rt.Step) -> None:
 
 
 if __name__ == "__main__":
-    rt.run(main, task="looker-run-schedule", step="run", params=PARAMS,
+    rt.run(main, task="looker-run-schedule", step="run-schedule", params=PARAMS,
            description="Run Looker scheduled plans once, by id or by datagroup.")
