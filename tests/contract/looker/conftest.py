@@ -3,14 +3,21 @@ and the upstream OpenAPI document (tests that need it skip when it is absent).""
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Iterator
 
 import looker_sdk
 import pytest
 from looker_sdk.sdk.api40.methods import Looker40SDK
 
-from interlock.paths import REFERENCE
-from tests.fakes.looker import FakeLooker, LookerSpec, ManualClock
+from interlock.paths import REFERENCE, ROOT
+
+# `tests.fakes` must resolve to this repository's tests/ even under a bare `pytest` (which does
+# not put the root on sys.path); looker-sdk also installs a stray top-level `tests` package.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.fakes.looker import FakeLooker, LookerSpec, ManualClock  # noqa: E402
 from tests.fakes.looker.spec import SPEC_RELATIVE_PATH
 
 SPEC_PATH = REFERENCE / SPEC_RELATIVE_PATH
