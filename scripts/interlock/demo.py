@@ -32,8 +32,6 @@ TASKRUN = textwrap.dedent("""\
         - {name: pdt-model, value: ecommerce}
         - {name: pdt-views, value: orders_rollup}
         - {name: dashboard-ids, value: "7"}
-      workspaces:
-        - {name: report, emptyDir: {}}
     """)
 
 
