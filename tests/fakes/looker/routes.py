@@ -122,8 +122,9 @@ def create_query(ctx: Context, req: Request) -> Reply:
     for name in ("model", "view"):
         if not isinstance(body.get(name), str) or not body[name]:
             return invalid(name, f"{name} is required", code="missing_field")
+    limit = body.get("limit", "500")
     candidate = ctx.state.add_query(body["model"], body["view"], fields=body.get("fields"), filters=body.get("filters"),
-                                    limit=body.get("limit", "500"))
+                                    limit=None if limit is None else str(limit))  # Query.limit is a string
     candidate.sorts = list(body.get("sorts") or [])
     # Queries are immutable: creating an identical one returns the existing query.
     for existing in ctx.state.queries.values():
