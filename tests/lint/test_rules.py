@@ -40,7 +40,7 @@ CASES = [
     ("result-never-written", "result-never-written.yaml", None, "spec.results[1]", 9),
     ("result-never-written", "pipeline-result-never-written.yaml", None, "spec.results[0].value", 11),
     ("duplicate-step", "duplicate-step.yaml", None, "spec.steps[1].name", 20),
-    ("param-in-script", "param-in-script.yaml", None, "spec.steps[0].script", 21),
+    ("param-in-script", "param-in-script.yaml", None, "spec.steps[0].script", 23),
     ("name-mismatch", "name-mismatch/", TASK, "metadata.name", 4),
     ("version-mismatch", "version-mismatch/", TASK, 'metadata.labels["app.kubernetes.io/version"]', 6),
     ("missing-annotation", "missing-annotation/", TASK, 'metadata.annotations["tekton.dev/platforms"]', 7),
@@ -124,3 +124,27 @@ def test_usage_error_exits_2():
     assert result.exit_code == 2
     result = CliRunner().invoke(lint, ["does/not/exist.yaml"])
     assert result.exit_code == 2
+
+
+STEP_ACTION = FIXTURES / "clean" / "stepactions" / "hello-step" / "0.1" / "hello-step.yaml"
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ("value: $(params.who)", "value: $(params.whom)", ("undeclared-param", "spec.env[0].value", 26)),
+    ("$(step.results.greeting.path)", "/tmp/out", ("result-never-written", "spec.results[0]", 21)),
+    ('"$WHO" >', '"$(params.who)" >', ("param-in-script", "spec.script", 38)),
+    ("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true",
+     ("security-context", "spec.securityContext.allowPrivilegeEscalation", 31)),
+    ("base@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "base:latest",
+     ("image-not-pinned", "spec.image", 23)),
+])
+def test_step_action_rules(tmp_path, old, new, expected):
+    """The clean StepAction passes (test_clean_catalog_tree…); one change breaks one rule."""
+    broken = tmp_path / "stepactions" / "hello-step" / "0.1" / "hello-step.yaml"
+    broken.parent.mkdir(parents=True)
+    text = STEP_ACTION.read_text(encoding="utf-8")
+    assert old in text
+    broken.write_text(text.replace(old, new), encoding="utf-8")
+    code, findings = run_lint("--root", str(tmp_path))
+    errors = [(f["rule"], f["path"], f["line"]) for f in findings if f["severity"] == "error"]
+    assert (code, errors) == (1, [expected])

@@ -94,7 +94,8 @@ class FileLinter:
     def add_hits(self, hits: Iterable[Hit]) -> None:
         assert self.doc is not None
         for h in hits:
-            self.add(self.doc.line(h.key), format_path(h.key), h.rule, h.message, h.hint, h.severity)
+            line = self.doc.line(h.key) if h.offset is None else self.doc.line_in(h.key, h.offset)
+            self.add(line, format_path(h.key), h.rule, h.message, h.hint, h.severity)
 
     def run(self) -> list[Finding]:
         doc, problem = load(self.target.path)

@@ -32,6 +32,7 @@ class Ref:
     key: Key  # where the string is in the document
     expr: str  # the text inside $( )
     in_script: bool
+    offset: int  # where the $( starts in the string
 
 
 def strings(node: Any, key: Key = ()) -> Iterator[tuple[Key, str]]:
@@ -52,7 +53,7 @@ def refs(node: Any, key: Key = (), skip: tuple[str, ...] = ()) -> Iterator[Ref]:
         if any(part in skip for part in at[len(key):]):
             continue
         for m in _EXPR.finditer(text):
-            yield Ref(at, m.group(1).strip(), at[-1:] == ("script",))
+            yield Ref(at, m.group(1).strip(), at[-1:] == ("script",), m.start())
 
 
 def name(m: re.Match[str], first_group: int = 1) -> str:

@@ -18,6 +18,11 @@ class Hit:
     message: str
     hint: str
     severity: str = "error"
+    offset: int | None = None  # inside the string at key, for an exact line in a script
+
+
+def _at(ref: R.Ref, rule: str, message: str, hint: str) -> Hit:
+    return Hit(ref.key, rule, message, hint, offset=ref.offset)
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,7 @@ def params_in_script(spec: dict, at: Key) -> Iterator[Hit]:
     becomes code. https://tekton.dev/docs/pipelines/tasks/#running-scripts-within-steps"""
     for ref in R.refs(spec, at):
         if ref.in_script and R.PARAM.match(ref.expr):
-            yield Hit(ref.key, "param-in-script", f"$({ref.expr}) is spliced into a script (shell injection)",
+            yield _at(ref, "param-in-script", f"$({ref.expr}) is spliced into a script (shell injection)",
                       "pass the param through env (`value: $(params.x)`) or args and read it in the script")
 
 
@@ -99,22 +104,23 @@ def _task_ref(ref: R.Ref, params: set[str], results: set[str], workspaces: set[s
     expr = ref.expr
     if m := R.PARAM.match(expr):
         if R.name(m) not in params:
-            yield Hit(ref.key, "undeclared-param", f"$({expr}) refers to param `{R.name(m)}`, which is not declared",
+            yield _at(ref, "undeclared-param", f"$({expr}) refers to param `{R.name(m)}`, which is not declared",
                       f"declare it under spec.params or fix the name (declared: {', '.join(sorted(params)) or 'none'})")
     elif m := R.RESULT.match(expr):
         if R.name(m) not in results:
-            yield Hit(ref.key, "undeclared-result", f"$({expr}) refers to result `{R.name(m)}`, which is not declared",
+            yield _at(ref, "undeclared-result", f"$({expr}) refers to result `{R.name(m)}`, which is not declared",
                       f"declare it under spec.results (declared: {', '.join(sorted(results)) or 'none'})")
     elif m := R.WORKSPACE.match(expr):
         if R.name(m) not in workspaces:
-            yield Hit(ref.key, "undeclared-workspace",
+            yield _at(ref, "undeclared-workspace",
                       f"$({expr}) refers to workspace `{R.name(m)}`, which is not declared",
                       f"declare it under spec.workspaces (declared: {', '.join(sorted(workspaces)) or 'none'})")
     elif m := R.STEP_RESULT.match(expr):
         step_index = ref.key[len(at) + 1] if ref.key[len(at):len(at) + 1] == ("steps",) else None
-        own = _names(steps[step_index].get("results")) if isinstance(step_index, int) and step_index < len(steps) else set()
+        own = _names(steps[step_index].get("results")) \
+            if isinstance(step_index, int) and step_index < len(steps) else set()
         if R.name(m) not in own:
-            yield Hit(ref.key, "undeclared-result", f"$({expr}) refers to step result `{R.name(m)}`, "
+            yield _at(ref, "undeclared-result", f"$({expr}) refers to step result `{R.name(m)}`, "
                       "which this step does not declare", "declare it under the step's `results`")
     elif expr.startswith("steps."):
         yield from _step_ref(ref, steps)
@@ -124,20 +130,20 @@ def _step_ref(ref: R.Ref, steps: list[dict]) -> Iterator[Hit]:
     m = R.STEP.match(ref.expr)
     by_name = {s.get("name"): s for s in steps}
     if not m:
-        yield Hit(ref.key, "undeclared-step-ref", f"$({ref.expr}) is not a step reference Tekton knows",
+        yield _at(ref, "undeclared-step-ref", f"$({ref.expr}) is not a step reference Tekton knows",
                   "use $(steps.<step>.results.<result>) or $(steps.step-<step>.exitCode.path)")
         return
     step_name, what = m.group(1), m.group(2)
     if what == "exitCode":
         step_name = step_name.removeprefix("step-")
     if step_name not in by_name:
-        yield Hit(ref.key, "undeclared-step-ref", f"$({ref.expr}) refers to step `{step_name}`, which does not exist",
+        yield _at(ref, "undeclared-step-ref", f"$({ref.expr}) refers to step `{step_name}`, which does not exist",
                   f"use one of the steps: {', '.join(sorted(n for n in by_name if isinstance(n, str))) or 'none'}")
         return
     step = by_name[step_name]
     result = R.name(m, 3) if what == "results" else None
     if result and "ref" not in step and result not in _names(step.get("results")):
-        yield Hit(ref.key, "undeclared-step-ref",
+        yield _at(ref, "undeclared-step-ref",
                   f"$({ref.expr}) refers to result `{result}` of step `{step_name}`, which it does not declare",
                   "declare the result under that step's `results`")
 
@@ -156,11 +162,11 @@ def pipeline_spec(spec: dict, at: Key, results_of: TaskResults) -> Iterator[Hit]
     for ref in R.refs(spec, at, skip=("taskSpec",)):
         expr = ref.expr
         if (m := R.PARAM.match(expr)) and R.name(m) not in params:
-            yield Hit(ref.key, "undeclared-param", f"$({expr}) refers to pipeline param `{R.name(m)}`, "
+            yield _at(ref, "undeclared-param", f"$({expr}) refers to pipeline param `{R.name(m)}`, "
                       "which is not declared",
                       f"declare it under spec.params (declared: {', '.join(sorted(params)) or 'none'})")
         elif (m := R.WORKSPACE.match(expr)) and R.name(m) not in workspaces:
-            yield Hit(ref.key, "undeclared-workspace", f"$({expr}) refers to pipeline workspace `{R.name(m)}`, "
+            yield _at(ref, "undeclared-workspace", f"$({expr}) refers to pipeline workspace `{R.name(m)}`, "
                       "which is not declared", "declare it under spec.workspaces")
         elif expr.startswith(("tasks.", "finally.")):
             yield from _pipeline_task_ref(ref, tasks, final, results_of)
@@ -200,15 +206,13 @@ def _pipeline_task_ref(ref: R.Ref, tasks: dict, final: dict, results_of: TaskRes
     scope, task_name, what = m.group(1), m.group(2), m.group(3)
     pool = tasks if scope == "tasks" else final
     if task_name not in pool:
-        yield Hit(ref.key, "undeclared-task-ref",
-                  f"$({ref.expr}) refers to {'task' if scope == 'tasks' else 'finally task'} `{task_name}`, "
-                  "which does not exist", f"use one of: {', '.join(sorted(pool)) or 'none'}")
+        what = "task" if scope == "tasks" else "finally task"
+        yield _at(ref, "undeclared-task-ref", f"$({ref.expr}) refers to {what} `{task_name}`, which does not exist", f"use one of: {', '.join(sorted(pool)) or 'none'}")
         return
     result = R.name(m, 4) if what == "results" else None
     known = results_of(pool[task_name])
     if result and known is not None and result not in known:
-        yield Hit(ref.key, "undeclared-task-ref",
-                  f"$({ref.expr}): task `{task_name}` has no result `{result}`",
+        yield _at(ref, "undeclared-task-ref", f"$({ref.expr}): task `{task_name}` has no result `{result}`",
                   f"its results are: {', '.join(sorted(known)) or 'none'}")
 
 
@@ -306,12 +310,12 @@ def step_action(spec: dict, at: Key) -> Iterator[Hit]:
     written: set[str] = set()
     for ref in R.refs(spec, at):
         if (m := R.PARAM.match(ref.expr)) and R.name(m) not in params:
-            yield Hit(ref.key, "undeclared-param", f"$({ref.expr}) refers to param `{R.name(m)}`, which is not declared",
+            yield _at(ref, "undeclared-param", f"$({ref.expr}) refers to param `{R.name(m)}`, which is not declared",
                       f"declare it under spec.params (declared: {', '.join(sorted(params)) or 'none'})")
         elif m := R.STEP_RESULT.match(ref.expr):
             written.add(R.name(m))
             if R.name(m) not in results:
-                yield Hit(ref.key, "undeclared-result", f"$({ref.expr}) refers to result `{R.name(m)}`, "
+                yield _at(ref, "undeclared-result", f"$({ref.expr}) refers to result `{R.name(m)}`, "
                           "which is not declared", "declare it under spec.results")
     for i, result in enumerate(_list(spec.get("results"))):
         if isinstance(result, dict) and result.get("name") not in written:

@@ -36,6 +36,8 @@ class Document:
     data: Any
     lines: dict[Key, int] = field(default_factory=dict)
     text: str = ""
+    # literal block scalars (`script: |`): the line their first content line is on
+    blocks: dict[Key, int] = field(default_factory=dict)
 
     def line(self, key: Key) -> int:
         """The line of the node at key, or of its nearest ancestor that exists."""
@@ -43,6 +45,22 @@ class Document:
         while key and key not in self.lines:
             key = key[:-1]
         return self.lines.get(key, 1)
+
+    def line_in(self, key: Key, offset: int) -> int:
+        """The line of character `offset` inside the string at key (exact for `|` blocks)."""
+        value = self.value(key)
+        if key in self.blocks and isinstance(value, str):
+            return self.blocks[key] + value[:offset].count("\n")
+        return self.line(key)
+
+    def value(self, key: Key) -> Any:
+        node = self.data
+        for part in key:
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return node
 
 
     def key_at(self, line: int) -> Key | None:
@@ -59,18 +77,20 @@ class LoadProblem:
     hint: str
 
 
-def _record(node: yaml.Node, key: Key, lines: dict[Key, int]) -> None:
+def _record(node: yaml.Node, key: Key, lines: dict[Key, int], blocks: dict[Key, int]) -> None:
     lines[key] = node.start_mark.line + 1
+    if isinstance(node, yaml.ScalarNode) and node.style == "|":
+        blocks[key] = node.start_mark.line + 2  # content starts on the line after `|`
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
             if isinstance(k, yaml.ScalarNode):
                 # the key's line: that is where a reader looks for `scriptt:`
                 lines[key + (k.value,)] = k.start_mark.line + 1
-                _record(v, key + (k.value,), lines)
+                _record(v, key + (k.value,), lines, blocks)
                 lines[key + (k.value,)] = k.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _record(item, key + (i,), lines)
+            _record(item, key + (i,), lines, blocks)
 
 
 def load(path: Path) -> tuple[Document | None, LoadProblem | None]:
@@ -108,5 +128,6 @@ def load(path: Path) -> tuple[Document | None, LoadProblem | None]:
     finally:
         loader.dispose()
     lines: dict[Key, int] = {}
-    _record(nodes[0], (), lines)
-    return Document(data, lines, text), None
+    blocks: dict[Key, int] = {}
+    _record(nodes[0], (), lines, blocks)
+    return Document(data, lines, text, blocks), None
