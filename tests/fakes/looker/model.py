@@ -237,6 +237,7 @@ class ScheduledPlan:
     enabled: bool = True
     run_once: bool = False
     destinations: list[dict[str, Any]] = field(default_factory=list)
+    datagroup: str | None = None  # runs when this datagroup triggers (instead of a crontab)
 
     def to_api(self, user: User | None) -> dict[str, Any]:
         return {
@@ -248,6 +249,7 @@ class ScheduledPlan:
             "user": None if user is None else {"id": user.id, "first_name": "API", "last_name": "User",
                                                 "display_name": user.display_name, "avatar_url": ""},
             "crontab": self.crontab,
+            "datagroup": self.datagroup,
             "dashboard_id": self.dashboard_id,
             "look_id": self.look_id,
             "enabled": self.enabled,

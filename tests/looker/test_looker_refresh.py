@@ -1,0 +1,123 @@
+"""looker-refresh against the fake Looker: order, results, filters, faults, nothing half-changed."""
+from __future__ import annotations
+
+import json
+
+from interlock_steps.looker import refresh
+
+FULL = ["--datagroups", "ecommerce::orders_datagroup,12", "--pdt-model", "ecommerce",
+        "--pdt-views", "orders_rollup", "--dashboard-ids", "7"]
+
+
+def test_refresh_runs_data_before_warming_and_reports_counts(run_step, looker, mutations):
+    run = run_step(refresh, *FULL, report="yes")
+    assert run.code == 0, run.log
+    assert run.results["datagroups-updated"] == "2"
+    assert run.results["pdts-built"] == "1"
+    assert run.results["queries-run"] == "2"
+    assert run.results["queries-failed"] == "0"
+    summary = json.loads(run.results["summary"])
+    assert summary == {"datagroups": 2, "pdts": {"built": 1, "failed": []}, "tiles": 2, "queries": 2,
+                       "failed_queries": [], "skipped_tiles": 1}
+    ops = mutations()
+    # every datagroup update, then the PDT build, then the query tasks
+    assert ops.index("start_pdt_build") > max(i for i, op in enumerate(ops) if op == "update_datagroup")
+    assert min(i for i, op in enumerate(ops) if op == "create_query_task") > ops.index("start_pdt_build")
+    assert {g.id: g.triggered_at is not None for g in looker.state.datagroups.values()} == {"11": True, "12": True}
+    assert [t["status"] for t in run.report["tiles"]] == ["complete", "complete"]
+    assert run.report["skipped"][0]["reason"] == "no query (text tile)"
+
+
+def test_dashboard_default_filters_are_applied_to_listening_tiles(run_step, looker):
+    run = run_step(refresh, "--dashboard-ids", "7", report="yes")
+    assert run.code == 0, run.log
+    created = [c for c in looker.calls if c.operation == "create_query"]
+    assert len(created) == 1 and created[0].body["filters"] == {"orders.created_date": "7 days"}
+    tile = next(t for t in run.report["tiles"] if t["element"] == "201")
+    assert tile["filters"] == {"orders.created_date": "7 days"}
+    assert tile["query_id"] != "101" or created[0].body["filters"] == looker.state.queries["101"].filters
+
+
+def test_reset_sets_stale_before(run_step, looker):
+    run = run_step(refresh, "--datagroups", "11", "--datagroup-action", "reset")
+    assert run.code == 0, run.log
+    group = looker.state.datagroups["11"]
+    assert group.stale_before is not None and group.triggered_at is None
+
+
+def test_unknown_datagroup_fails_before_anything_changes(run_step, looker, mutations):
+    run = run_step(refresh, "--datagroups", "11,ecommerce::nope,99", "--dashboard-ids", "7")
+    assert run.code == 2
+    error = run.lines[-1]["msg"]
+    assert "ecommerce::nope" in error and "99" in error and "datagroups" in error
+    assert mutations() == []
+
+
+def test_unknown_dashboard_fails_before_anything_changes(run_step, looker, mutations):
+    run = run_step(refresh, "--datagroups", "11", "--dashboard-ids", "7,404")
+    assert run.code == 1
+    assert "dashboard 404: HTTP 404" in run.lines[-1]["msg"]
+    assert mutations() == []
+
+
+def test_dry_run_resolves_everything_and_changes_nothing(run_step, looker, mutations):
+    run = run_step(refresh, *FULL, "--dry-run", "true")
+    assert run.code == 0, run.log
+    planned = [line["target"] for line in run.lines if line.get("outcome") == "planned"]
+    assert "ecommerce::orders_datagroup (id 11)" in planned and "ecommerce::orders_rollup" in " ".join(planned)
+    assert mutations() == []
+
+
+def test_rate_limit_with_retry_after_is_honoured_and_recovered(run_step, looker):
+    looker.faults.rate_limit("update_datagroup", times=1, retry_after=1)
+    run = run_step(refresh, "--datagroups", "11")
+    assert run.code == 0, run.log
+    attempts = looker.calls_to("update_datagroup")
+    assert [a.status for a in attempts] == [429, 200]
+    assert attempts[1].at - attempts[0].at >= 0.9  # waited for Retry-After: 1
+
+
+def test_server_errors_are_retried(run_step, looker):
+    looker.faults.server_error("create_query_task", status=502, times=2)
+    run = run_step(refresh, "--dashboard-ids", "7")
+    assert run.code == 0, run.log
+    assert run.results["queries-failed"] == "0"
+
+
+def test_token_expiry_mid_run_logs_in_again(run_step, looker):
+    looker.faults.tokens.max_calls = 3  # the token dies after 3 calls, long before it said it would
+    run = run_step(refresh, *FULL)
+    assert run.code == 0, run.log
+    assert looker.operations().count("login") >= 2
+
+
+def test_wrong_credentials_fail_with_status_and_no_secret(run_step, looker, monkeypatch, mutations):
+    monkeypatch.setenv("LOOKERSDK_CLIENT_SECRET", "definitely-wrong-s3cret")
+    run = run_step(refresh, "--datagroups", "11")
+    assert run.code == 1
+    assert "HTTP 404" in run.lines[-1]["msg"] or "HTTP 401" in run.lines[-1]["msg"]
+    assert "definitely-wrong-s3cret" not in run.log
+    assert mutations() == []
+
+
+def test_failed_pdt_build_fails_the_task_and_names_it(run_step, looker):
+    run = run_step(refresh, "--pdt-model", "ecommerce", "--pdt-views", "orders_rollup,broken_rollup")
+    assert run.code == 1
+    assert "ecommerce::broken_rollup" in run.lines[-1]["msg"] and "error" in run.lines[-1]["msg"]
+    assert run.results["pdts-built"] == "1"
+
+
+def test_fail_on_threshold(run_step, looker):
+    looker.state.queries["102"].error = "SQL error: boom"
+    failing = run_step(refresh, "--dashboard-ids", "7")
+    assert failing.code == 1 and "1 of 2 queries failed" in failing.lines[-1]["msg"]
+    tolerant = run_step(refresh, "--dashboard-ids", "7", "--fail-on", "50%")
+    assert tolerant.code == 0 and tolerant.results["queries-failed"] == "1"
+
+
+def test_bad_params_are_named(run_step, looker, mutations):
+    run = run_step(refresh, "--dashboard-ids", "7", "--concurrency", "16")
+    assert run.code == 2 and "concurrency" in run.lines[-1]["msg"] and "15" in run.lines[-1]["msg"]
+    run = run_step(refresh, "--pdt-model", "ecommerce")
+    assert run.code == 2 and "pdt-views" in run.lines[-1]["msg"]
+    assert mutations() == []
