@@ -62,6 +62,7 @@ class LookerSpec:
     def __init__(self, path: Path, strict: bool = True) -> None:
         self.path = path
         self.strict = strict
+        self._validators: dict[tuple[str, int, str], jsonschema.Draft202012Validator | None] = {}
         try:
             self.document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
@@ -112,12 +113,18 @@ class LookerSpec:
         # $ref "#/components/schemas/X" resolves against the root we hand to the validator.
         return {**schema, "components": self._components}
 
+    def _validator(self, operation_id: str, status: int, content_type: str) -> jsonschema.Draft202012Validator | None:
+        key = (operation_id, status, content_type)
+        if key not in self._validators:
+            schema = self.response_schema(operation_id, status, content_type)
+            self._validators[key] = None if schema is None else jsonschema.Draft202012Validator(schema)
+        return self._validators[key]
+
     def validate(self, operation_id: str, status: int, body: Any, content_type: str = "application/json") -> list[str]:
         """Every way `body` breaks the schema of (operation, status); empty when it conforms."""
-        schema = self.response_schema(operation_id, status, content_type)
-        if schema is None:
+        validator = self._validator(operation_id, status, content_type)
+        if validator is None:
             return [] if body in (None, b"", "") else [f"{operation_id} {status}: declared without a body, got {body!r:.80}"]
-        validator = jsonschema.Draft202012Validator(schema)
         return [
             f"{operation_id} {status}: at {'/'.join(str(p) for p in error.absolute_path) or '<root>'}: {error.message}"
             for error in sorted(validator.iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))
