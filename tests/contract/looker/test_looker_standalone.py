@@ -81,3 +81,8 @@ def test_standalone_rejects_a_bad_fault_clearly() -> None:
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 2
     assert "dashboard:418" in stderr and "Traceback" not in stderr
+
+
+def test_shipped_sample_scenario_loads() -> None:
+    state = load_scenario(ROOT / "tests" / "fakes" / "looker" / "scenarios" / "minimal.json")
+    assert set(state.dashboards) == {"3"} and state.pdt_views[("m", "p")].runtime == 0.01
