@@ -98,7 +98,7 @@ def test_taskrun_timeout(run_file):
     out, _ = run_file("taskrun-timeout")
     assert time.monotonic() - started < 15
     assert (out.status, out.reason) == ("False", "TaskRunTimeout")
-    assert out.message == "TaskRun 'taskrun-timeout' failed to finish within '2s'"
+    assert out.message == 'TaskRun "taskrun-timeout" failed to finish within "2s"'
     s = steps_by_name(out)
     assert (s["quick"].reason, s["slow"].reason, s["never"].reason) == \
         ("Completed", "TaskRunTimeout", "TaskRunTimeout")
@@ -108,7 +108,7 @@ def test_taskrun_timeout(run_file):
 def test_timeout_option_overrides_the_default(run_file):
     out, _ = run_file("cancel", timeout=1.0)
     assert (out.status, out.reason) == ("False", "TaskRunTimeout")
-    assert out.message == "TaskRun 'cancel' failed to finish within '1s'"
+    assert out.message == 'TaskRun "cancel" failed to finish within "1s"'
 
 
 def test_results_string_array_object_and_step_results(run_file):

@@ -257,7 +257,10 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
         timeout = (parse_duration(spec["timeout"], f"{where}: spec.timeout")
                    if "timeout" in spec else DEFAULT_TIMEOUT)
     pod = _pod(spec, where)
-    volumes = plan_volumes(tspec.get("volumes"), options, run_folder, f"{swhere}.volumes")
+    # volume names and sources may use params (e.g. a configMap name given as a param)
+    _validate_refs(tspec.get("volumes"), variables, {}, f"{swhere}.volumes")
+    volumes = plan_volumes(substitute(tspec.get("volumes"), variables), options, run_folder,
+                           f"{swhere}.volumes")
     template = tspec.get("stepTemplate")
     if template is not None and not isinstance(template, dict):
         raise InvalidRun(f"{swhere}.stepTemplate", "must be a mapping")
@@ -431,12 +434,12 @@ def _execute(plan: TaskRunPlan, options: RunOptions, log: LogFn,
                 step_values[f"steps.{p.name}.results.{r}"] = v
             if ex.cancelled:
                 step.status, step.reason = "Failed", oc.TASKRUN_CANCELLED
-                failure = (oc.TASKRUN_CANCELLED, f"TaskRun {plan.name!r} was cancelled")
+                failure = (oc.TASKRUN_CANCELLED, f'TaskRun "{plan.name}" was cancelled')
                 continue
             if ex.deadline:
                 step.status, step.reason = "Failed", oc.TASKRUN_TIMEOUT
-                failure = (oc.TASKRUN_TIMEOUT, f"TaskRun {plan.name!r} failed to finish within "
-                                               f"{format_duration(plan.timeout)!r}")
+                failure = (oc.TASKRUN_TIMEOUT, f'TaskRun "{plan.name}" failed to finish within '
+                                               f'"{format_duration(plan.timeout)}"')
                 continue
             size = results_mod.termination_size(folder / "results", step_dir / "results",
                                                 result_names, plan.step_result_names.get(p.name, []))
