@@ -3,6 +3,7 @@ no other error (so a rule cannot pass by accident thanks to another one firing).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,40 @@ def test_step_action_rules(tmp_path, old, new, expected):
     code, findings = run_lint("--root", str(tmp_path))
     errors = [(f["rule"], f["path"], f["line"]) for f in findings if f["severity"] == "error"]
     assert (code, errors) == (1, [expected])
+
+
+PIPELINE = """apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata:
+  name: greet
+spec:
+  description: Uses the catalog Task hello by name.
+  results:
+    - name: greeting
+      value: $(tasks.hello.results.{result})
+  tasks:
+    - name: hello
+      taskRef:
+        name: hello
+"""
+
+
+@pytest.mark.parametrize("result,errors", [
+    ("greeting", []),
+    ("greetings", [("undeclared-task-ref", "spec.results[0].value", 9)]),
+])
+def test_pipeline_task_results_are_checked_against_the_catalog_task(tmp_path, result, errors):
+    """A taskRef by name resolves to the Task of that name under --root."""
+    shutil.copytree(FIXTURES / "clean", tmp_path, dirs_exist_ok=True)
+    pipeline = tmp_path / "greet.yaml"
+    pipeline.write_text(PIPELINE.replace("{result}", result), encoding="utf-8")
+    code, findings = run_lint("--root", str(tmp_path), str(pipeline))
+    assert [(f["rule"], f["path"], f["line"]) for f in findings if f["severity"] == "error"] == errors
+    assert code == (1 if errors else 0)
+
+
+def test_task_of_the_wrong_kind_for_its_folder(tmp_path):
+    shutil.copytree(FIXTURES / "clean" / "tasks", tmp_path / "pipelines")
+    code, findings = run_lint("--root", str(tmp_path))
+    assert code == 1
+    assert [(f["rule"], f["path"], f["hint"]) for f in findings] == [("unknown-kind", "kind", "move it to tasks/")]

@@ -125,12 +125,13 @@ class FileLinter:
                      "write a mapping with apiVersion, kind, metadata and spec")
             return None
         api_version, kind = data.get("apiVersion"), data.get("kind")
-        if (api_version, kind) in schemas.FILES:
+        if isinstance(api_version, str) and isinstance(kind, str) and (api_version, kind) in schemas.FILES:
             place = self.target.place
             if place and kind != KIND_FOLDERS[place.kind_folder]:
+                home = next((f for f, k in KIND_FOLDERS.items() if k == kind), None)
                 self.add(self.doc.line(("kind",)), "kind", "unknown-kind",
                          f"{kind} in {place.kind_folder}/, which holds {KIND_FOLDERS[place.kind_folder]}s",
-                         f"move the file to {[f for f, k in KIND_FOLDERS.items() if k == kind] or ['its folder']}[0]/")
+                         f"move it to {home}/" if home else "keep only catalog kinds in this folder")
                 return None
             return api_version, kind
         tekton = isinstance(api_version, str) and api_version.split("/")[0].endswith("tekton.dev")
@@ -159,7 +160,8 @@ class FileLinter:
             self.add_hits(rules.secret_params(spec, at))
             specs = [(at, spec)] if kind != "Pipeline" else [
                 (at + (s, i, "taskSpec"), t["taskSpec"]) for s in ("tasks", "finally")
-                for i, t in enumerate(spec.get(s) or []) if isinstance(t, dict) and isinstance(t.get("taskSpec"), dict)]
+                for i, t in enumerate(rules.as_list(spec.get(s)))
+                if isinstance(t, dict) and isinstance(t.get("taskSpec"), dict)]
             for key, task in specs:
                 self.add_hits(rules.image_pins(task, key, kind == "StepAction"))
                 self.add_hits(rules.security(task, key, kind == "StepAction"))
@@ -167,15 +169,16 @@ class FileLinter:
     def _task_results(self, task: dict) -> set[str] | None:
         """The results a pipeline task can produce: from its taskSpec or the catalog Task."""
         if isinstance(task.get("taskSpec"), dict):
-            return {r.get("name") for r in task["taskSpec"].get("results") or [] if isinstance(r, dict)}
+            return rules.names(task["taskSpec"].get("results"))
         ref = task.get("taskRef")
         if not isinstance(ref, dict) or "resolver" in ref or not isinstance(ref.get("name"), str):
             return None
         found = catalog.find("Task", ref["name"], root=self.root)
         try:
-            return {r.get("name") for r in found.doc.get("spec", {}).get("results") or []} if found else None
-        except (catalog.CatalogError, AttributeError):
-            return None
+            spec = found.doc.get("spec") if found else None
+        except catalog.CatalogError:
+            return None  # that Task's own lint reports why
+        return rules.names(spec.get("results")) if isinstance(spec, dict) else None
 
     def _catalog_rules(self, kind: str) -> None:
         assert self.doc is not None and self.target.place is not None

@@ -35,16 +35,16 @@ class Place:
     file: Path
 
 
-def _list(value: Any) -> list:
+def as_list(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def _dict(value: Any) -> dict:
+def as_dict(value: Any) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _names(items: Any) -> set[str]:
-    return {i["name"] for i in _list(items) if isinstance(i, dict) and isinstance(i.get("name"), str)}
+def names(items: Any) -> set[str]:
+    return {i["name"] for i in as_list(items) if isinstance(i, dict) and isinstance(i.get("name"), str)}
 
 
 # --- references inside one Task spec (a catalog Task, or a Pipeline's embedded taskSpec) ---
@@ -53,10 +53,10 @@ def task_spec(spec: dict, at: Key, outer_params: set[str] = frozenset(),
               outer_workspaces: set[str] = frozenset()) -> Iterator[Hit]:
     """References, results, step names and scripts of one TaskSpec at document path `at`.
     outer_* are what a Pipeline propagates into an embedded taskSpec."""
-    params = _names(spec.get("params")) | set(outer_params)
-    results = _names(spec.get("results"))
-    workspaces = _names(spec.get("workspaces")) | set(outer_workspaces)
-    steps = [s for s in _list(spec.get("steps")) if isinstance(s, dict)]
+    params = names(spec.get("params")) | set(outer_params)
+    results = names(spec.get("results"))
+    workspaces = names(spec.get("workspaces")) | set(outer_workspaces)
+    steps = [s for s in as_list(spec.get("steps")) if isinstance(s, dict)]
     step_names = [s.get("name") for s in steps]
 
     seen: dict[str, int] = {}
@@ -78,7 +78,7 @@ def task_spec(spec: dict, at: Key, outer_params: set[str] = frozenset(),
     for key, text in R.strings(spec.get("steps"), at + ("steps",)):
         written.update(re.findall(r"/tekton/results/([A-Za-z0-9_.-]+)", text))
 
-    for i, result in enumerate(_list(spec.get("results"))):
+    for i, result in enumerate(as_list(spec.get("results"))):
         if not isinstance(result, dict) or not isinstance(result.get("name"), str):
             continue
         # a result may be filled from a step result (`value: $(steps.s.results.r)`)
@@ -117,7 +117,7 @@ def _task_ref(ref: R.Ref, params: set[str], results: set[str], workspaces: set[s
                       f"declare it under spec.workspaces (declared: {', '.join(sorted(workspaces)) or 'none'})")
     elif m := R.STEP_RESULT.match(expr):
         step_index = ref.key[len(at) + 1] if ref.key[len(at):len(at) + 1] == ("steps",) else None
-        own = _names(steps[step_index].get("results")) \
+        own = names(steps[step_index].get("results")) \
             if isinstance(step_index, int) and step_index < len(steps) else set()
         if R.name(m) not in own:
             yield _at(ref, "undeclared-result", f"$({expr}) refers to step result `{R.name(m)}`, "
@@ -128,7 +128,7 @@ def _task_ref(ref: R.Ref, params: set[str], results: set[str], workspaces: set[s
 
 def _step_ref(ref: R.Ref, steps: list[dict]) -> Iterator[Hit]:
     m = R.STEP.match(ref.expr)
-    by_name = {s.get("name"): s for s in steps}
+    by_name = {s["name"]: s for s in steps if isinstance(s.get("name"), str)}
     if not m:
         yield _at(ref, "undeclared-step-ref", f"$({ref.expr}) is not a step reference Tekton knows",
                   "use $(steps.<step>.results.<result>) or $(steps.step-<step>.exitCode.path)")
@@ -142,7 +142,7 @@ def _step_ref(ref: R.Ref, steps: list[dict]) -> Iterator[Hit]:
         return
     step = by_name[step_name]
     result = R.name(m, 3) if what == "results" else None
-    if result and "ref" not in step and result not in _names(step.get("results")):
+    if result and "ref" not in step and result not in names(step.get("results")):
         yield _at(ref, "undeclared-step-ref",
                   f"$({ref.expr}) refers to result `{result}` of step `{step_name}`, which it does not declare",
                   "declare the result under that step's `results`")
@@ -154,10 +154,10 @@ TaskResults = Callable[[dict], "set[str] | None"]  # a pipeline task -> its resu
 
 
 def pipeline_spec(spec: dict, at: Key, results_of: TaskResults) -> Iterator[Hit]:
-    params = _names(spec.get("params"))
-    workspaces = _names(spec.get("workspaces"))
-    tasks = {t["name"]: t for t in _list(spec.get("tasks")) if isinstance(t, dict) and isinstance(t.get("name"), str)}
-    final = {t["name"]: t for t in _list(spec.get("finally")) if isinstance(t, dict) and isinstance(t.get("name"), str)}
+    params = names(spec.get("params"))
+    workspaces = names(spec.get("workspaces"))
+    tasks = {t["name"]: t for t in as_list(spec.get("tasks")) if isinstance(t, dict) and isinstance(t.get("name"), str)}
+    final = {t["name"]: t for t in as_list(spec.get("finally")) if isinstance(t, dict) and isinstance(t.get("name"), str)}
 
     for ref in R.refs(spec, at, skip=("taskSpec",)):
         expr = ref.expr
@@ -172,26 +172,26 @@ def pipeline_spec(spec: dict, at: Key, results_of: TaskResults) -> Iterator[Hit]
             yield from _pipeline_task_ref(ref, tasks, final, results_of)
 
     for section in ("tasks", "finally"):
-        for i, task in enumerate(_list(spec.get(section))):
+        for i, task in enumerate(as_list(spec.get(section))):
             if not isinstance(task, dict):
                 continue
             here = at + (section, i)
-            for j, name in enumerate(_list(task.get("runAfter"))):
-                if name not in tasks:
+            for j, name in enumerate(as_list(task.get("runAfter"))):
+                if isinstance(name, str) and name not in tasks:
                     yield Hit(here + ("runAfter", j), "undeclared-task-ref",
                               f"runAfter names `{name}`, which is not a task of this pipeline",
                               f"use one of: {', '.join(sorted(tasks)) or 'none'}")
-            for j, ws in enumerate(_list(task.get("workspaces"))):
-                if isinstance(ws, dict) and ws.get("workspace") not in workspaces and "workspace" in ws:
+            for j, ws in enumerate(as_list(task.get("workspaces"))):
+                if isinstance(ws, dict) and isinstance(ws.get("workspace"), str) and ws["workspace"] not in workspaces:
                     yield Hit(here + ("workspaces", j, "workspace"), "undeclared-workspace",
                               f"task `{task.get('name')}` binds pipeline workspace `{ws.get('workspace')}`, "
                               "which is not declared", "declare it under the pipeline's spec.workspaces")
             if isinstance(task.get("taskSpec"), dict):
                 yield from task_spec(task["taskSpec"], here + ("taskSpec",),
-                                     params | _names(task.get("params")),
-                                     workspaces | _names(task.get("workspaces")))
+                                     params | names(task.get("params")),
+                                     workspaces | names(task.get("workspaces")))
 
-    for i, result in enumerate(_list(spec.get("results"))):
+    for i, result in enumerate(as_list(spec.get("results"))):
         if isinstance(result, dict) and not any(
                 r.expr.startswith(("tasks.", "finally.")) for r in R.refs(result.get("value"))):
             yield Hit(at + ("results", i, "value"), "result-never-written",
@@ -224,14 +224,14 @@ SECRET_WORDS = {"secret", "token", "password", "passwd", "key", "apikey", "crede
 
 def containers(spec: dict, at: Key) -> Iterator[tuple[Key, dict]]:
     for section in ("steps", "sidecars"):
-        for i, c in enumerate(_list(spec.get(section))):
+        for i, c in enumerate(as_list(spec.get(section))):
             if isinstance(c, dict):
                 yield at + (section, i), c
 
 
 def image_pins(spec: dict, at: Key, is_step_action: bool = False) -> Iterator[Hit]:
     found = [(at, spec)] if is_step_action else list(containers(spec, at))
-    template = _dict(spec.get("stepTemplate"))
+    template = as_dict(spec.get("stepTemplate"))
     if "image" in template:
         found.append((at + ("stepTemplate",), template))
     for key, c in found:
@@ -254,12 +254,12 @@ def _merge(base: dict, top: dict) -> dict:
 def security(spec: dict, at: Key, is_step_action: bool = False) -> Iterator[Hit]:
     """Pod Security "restricted" for every step and sidecar (stepTemplate merged under steps).
     https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted"""
-    template = _dict(_dict(spec.get("stepTemplate")).get("securityContext"))
+    template = as_dict(as_dict(spec.get("stepTemplate")).get("securityContext"))
     found = [(at, spec)] if is_step_action else list(containers(spec, at))
     for key, c in found:
         if "ref" in c and "image" not in c:
             continue
-        own = _dict(c.get("securityContext"))
+        own = as_dict(c.get("securityContext"))
         sc = _merge(template, own) if key[len(at):len(at) + 1] == ("steps",) else own
         where = key + ("securityContext",)
         name = c.get("name") or "the StepAction"
@@ -267,11 +267,11 @@ def security(spec: dict, at: Key, is_step_action: bool = False) -> Iterator[Hit]
             (sc.get("runAsNonRoot") is True, "runAsNonRoot", "runAsNonRoot is not true", "runAsNonRoot: true"),
             (sc.get("allowPrivilegeEscalation") is False, "allowPrivilegeEscalation",
              "allowPrivilegeEscalation is not false", "allowPrivilegeEscalation: false"),
-            ("ALL" in _list(_dict(sc.get("capabilities")).get("drop")), "capabilities",
+            ("ALL" in as_list(as_dict(sc.get("capabilities")).get("drop")), "capabilities",
              "capabilities.drop does not contain ALL", "capabilities: {drop: [ALL]}"),
-            (set(_list(_dict(sc.get("capabilities")).get("add"))) <= {"NET_BIND_SERVICE"}, "capabilities",
+            (set(as_list(as_dict(sc.get("capabilities")).get("add"))) <= {"NET_BIND_SERVICE"}, "capabilities",
              "capabilities.add grants more than NET_BIND_SERVICE", "remove the added capabilities"),
-            (_dict(sc.get("seccompProfile")).get("type") in ("RuntimeDefault", "Localhost"), "seccompProfile",
+            (as_dict(sc.get("seccompProfile")).get("type") in ("RuntimeDefault", "Localhost"), "seccompProfile",
              "seccompProfile.type is not RuntimeDefault", "seccompProfile: {type: RuntimeDefault}"),
             (sc.get("privileged") is not True, "privileged", "privileged is true", "privileged: false"),
             (sc.get("runAsUser") != 0, "runAsUser", "runAsUser is 0 (root)", "runAsUser: 65532"),
@@ -291,7 +291,7 @@ def _words(name: str) -> list[str]:
 def secret_params(spec: dict, at: Key) -> Iterator[Hit]:
     """A param named like a secret carries it in plain text (TaskRun YAML, logs, the API).
     A param that only names a Secret object (`…-secret-name`, `…-secret-ref`) is fine."""
-    for i, p in enumerate(_list(spec.get("params"))):
+    for i, p in enumerate(as_list(spec.get("params"))):
         name = p.get("name") if isinstance(p, dict) else None
         if not isinstance(name, str):
             continue
@@ -306,7 +306,7 @@ def secret_params(spec: dict, at: Key) -> Iterator[Hit]:
 # --- StepActions (tekton.dev/v1beta1): one step's worth of params, results and script ---
 
 def step_action(spec: dict, at: Key) -> Iterator[Hit]:
-    params, results = _names(spec.get("params")), _names(spec.get("results"))
+    params, results = names(spec.get("params")), names(spec.get("results"))
     written: set[str] = set()
     for ref in R.refs(spec, at):
         if (m := R.PARAM.match(ref.expr)) and R.name(m) not in params:
@@ -317,8 +317,8 @@ def step_action(spec: dict, at: Key) -> Iterator[Hit]:
             if R.name(m) not in results:
                 yield _at(ref, "undeclared-result", f"$({ref.expr}) refers to result `{R.name(m)}`, "
                           "which is not declared", "declare it under spec.results")
-    for i, result in enumerate(_list(spec.get("results"))):
-        if isinstance(result, dict) and result.get("name") not in written:
+    for i, result in enumerate(as_list(spec.get("results"))):
+        if isinstance(result, dict) and isinstance(result.get("name"), str) and result["name"] not in written:
             yield Hit(at + ("results", i), "result-never-written",
                       f"result `{result.get('name')}` is declared but never written to $(step.results.<name>.path)",
                       "pass $(step.results.<name>.path) to the program (env/args) and write it, or drop the result")

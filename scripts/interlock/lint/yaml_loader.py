@@ -102,7 +102,7 @@ def load(path: Path) -> tuple[Document | None, LoadProblem | None]:
         line = raw[: e.start].count(b"\n") + 1
         return None, LoadProblem("not-utf8", line, f"not UTF-8: byte 0x{raw[e.start]:02x} at offset {e.start}",
                                  "save the file as UTF-8")
-    loader = yaml.SafeLoader(text)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)  # libyaml when present: 5x faster
     try:
         nodes = []
         while loader.check_node():
