@@ -44,3 +44,33 @@ def test_missing_tekton_lint_is_one_warning(monkeypatch, tmp_path):
     assert code == 0
     assert [(f["rule"], f["severity"]) for f in findings] == [("tekton-lint", "warning")]
     assert "not installed" in findings[0]["message"]
+
+
+RESOLVER_PIPELINE = """apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata:
+  name: remote
+spec:
+  description: Runs a catalog Task fetched by the git resolver.
+  tasks:
+    - name: refresh
+      taskRef:
+        resolver: git
+        params:
+          - name: url
+            value: https://example.invalid/catalog.git
+          - name: pathInRepo
+            value: tasks/hello/0.1/hello.yaml
+"""
+
+
+@installed
+def test_resolver_refs_are_not_reported_as_missing_tasks(tmp_path):
+    """tekton-lint cannot follow resolvers (IBM/tekton-lint#118) and crashes after printing
+    its report; neither its 'task undefined' error nor its crash may reach our findings."""
+    pipeline = tmp_path / "remote.yaml"
+    pipeline.write_text(RESOLVER_PIPELINE, encoding="utf-8")
+    raw = tekton_lint.subprocess.run(
+        [str(tekton_lint.BINARY), "--format", "json", str(pipeline)], capture_output=True, text=True, cwd=tmp_path)
+    assert "references task 'undefined'" in raw.stdout  # the upstream behaviour this works around
+    assert _findings("--root", str(tmp_path), str(pipeline)) == (0, [])

@@ -31,7 +31,7 @@ def lint(files: tuple[Path, ...], root: Path | None, fmt: str, second_opinion: b
     """Lint Tasks, Pipelines, StepActions and their samples/tests YAML.
 
     FILES default to every catalog file under --root. Exit 0 when there is no error
-    (warnings allowed), 1 when there are errors, 2 on a usage error. Rules: RULES.md.
+    (warnings allowed), 1 when there are errors, 2 on a usage error. Rules: scripts/interlock/lint/RULES.md.
     """
     root = (root or paths.ROOT).resolve()
     targets = engine.targets(list(files), root)

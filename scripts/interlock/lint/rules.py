@@ -153,11 +153,14 @@ def _step_ref(ref: R.Ref, steps: list[dict]) -> Iterator[Hit]:
 TaskResults = Callable[[dict], "set[str] | None"]  # a pipeline task -> its results, None if unknown
 
 
+def _by_name(items: Any) -> dict[str, dict]:
+    return {t["name"]: t for t in as_list(items) if isinstance(t, dict) and isinstance(t.get("name"), str)}
+
+
 def pipeline_spec(spec: dict, at: Key, results_of: TaskResults) -> Iterator[Hit]:
     params = names(spec.get("params"))
     workspaces = names(spec.get("workspaces"))
-    tasks = {t["name"]: t for t in as_list(spec.get("tasks")) if isinstance(t, dict) and isinstance(t.get("name"), str)}
-    final = {t["name"]: t for t in as_list(spec.get("finally")) if isinstance(t, dict) and isinstance(t.get("name"), str)}
+    tasks, final = _by_name(spec.get("tasks")), _by_name(spec.get("finally"))
 
     for ref in R.refs(spec, at, skip=("taskSpec",)):
         expr = ref.expr
@@ -207,7 +210,8 @@ def _pipeline_task_ref(ref: R.Ref, tasks: dict, final: dict, results_of: TaskRes
     pool = tasks if scope == "tasks" else final
     if task_name not in pool:
         what = "task" if scope == "tasks" else "finally task"
-        yield _at(ref, "undeclared-task-ref", f"$({ref.expr}) refers to {what} `{task_name}`, which does not exist", f"use one of: {', '.join(sorted(pool)) or 'none'}")
+        yield _at(ref, "undeclared-task-ref", f"$({ref.expr}) refers to {what} `{task_name}`, which does not exist",
+                  f"use one of: {', '.join(sorted(pool)) or 'none'}")
         return
     result = R.name(m, 4) if what == "results" else None
     known = results_of(pool[task_name])

@@ -43,16 +43,15 @@ def run(files: dict[Path, str], timeout: float = 120) -> list[Finding]:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cache)
         except subprocess.TimeoutExpired:
             raise Unavailable(f"tekton-lint did not finish in {timeout:.0f}s") from None
-    try:
-        reported = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.stdout.strip() else None
-    except (json.JSONDecodeError, IndexError):
-        reported = None
-    if not isinstance(reported, list):
+    reported = _json_line(proc.stdout)
+    if reported is None:
         detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise Unavailable(f"tekton-lint exited {proc.returncode} without JSON output: {detail[0][:200]}")
     by_path = {str(p): name for p, name in files.items()}
     out = []
     for item in reported:
+        if _misunderstood(item):
+            continue
         loc = item.get("loc") or {}
         message = str(item.get("message", "")).strip()
         m = _AT_PATH.search(message)
@@ -66,3 +65,27 @@ def run(files: dict[Path, str], timeout: float = 120) -> list[Finding]:
             hint=f"see @ibm/tekton-lint rule `{item.get('rule')}`; levels in scripts/interlock/lint/tektonlintrc.yaml",
         ))
     return out
+
+
+def _json_line(stdout: str) -> list[dict] | None:
+    """The JSON report: it may be followed by log lines when one of its rules crashes."""
+    for line in stdout.splitlines():
+        if line.startswith("["):
+            try:
+                found = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(found, list):
+                return found
+    return None
+
+
+def _misunderstood(item: dict) -> bool:
+    """Findings that come from tekton-lint not knowing remote resolution (taskRef/pipelineRef
+    with `resolver:`), not from a problem in the YAML: IBM/tekton-lint issue #118."""
+    message = str(item.get("message", ""))
+    if item.get("rule") == "no-missing-resource" and "references task 'undefined'" in message:
+        return True  # a resolver ref has no name to look up
+    # resolver params are named by Tekton's resolvers (pathInRepo), not by us
+    resolver_param = re.search(r"\.(taskRef|pipelineRef)\.params\[", message)
+    return item.get("rule") == "prefer-kebab-case" and resolver_param is not None
