@@ -1,0 +1,1 @@
+"""Tests of `interlock lint`: one broken fixture per rule, schema agreement, tekton-lint."""
