@@ -239,3 +239,24 @@ def test_keep_saves_logs_results_and_the_resolved_spec(run_file, tmp_path):
 
 def test_no_container_is_left_behind():
     assert leftover_containers() == []
+
+
+def test_ctrl_c_on_the_command_cancels_and_removes_containers(tools_image):
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    from conftest import TASKRUNS
+    proc = subprocess.Popen([sys.executable, "-m", "interlock", "run", str(TASKRUNS / "cancel.yaml"),
+                             "--image-map", f"interlock-tools={tools_image}", "-o", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    line = proc.stderr.readline()  # logs go to stderr with -o json
+    assert line.strip() == "[cancel/long] started"
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    outcome = json.loads(out)
+    assert outcome["condition"]["reason"] == "TaskRunCancelled"
+    assert leftover_containers() == []

@@ -1,6 +1,7 @@
 """`interlock run FILE.yaml`: run a TaskRun or PipelineRun locally in podman containers."""
 from __future__ import annotations
 
+import atexit
 import json
 import signal
 import sys
@@ -50,6 +51,7 @@ def _in_thread(work: Callable[[threading.Event], object]) -> object:
     """Run `work(cancel)` in a thread; Ctrl-C or SIGTERM sets `cancel` so the runner stops its
     containers and still returns an outcome."""
     cancel = threading.Event()
+    finished = threading.Event()  # not Thread.join: an interrupted join can report a live thread dead
     box: dict[str, object] = {}
 
     def target() -> None:
@@ -57,14 +59,18 @@ def _in_thread(work: Callable[[threading.Event], object]) -> object:
             box["value"] = work(cancel)
         except BaseException as e:  # handed to the main thread
             box["error"] = e
+        finally:
+            finished.set()
 
+    from interlock.run import containers
+    atexit.register(containers.sweep_active)  # if this process ends before a run cleaned up
     previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
     worker = threading.Thread(target=target, name="interlock-run", daemon=True)
     worker.start()
     try:
-        while worker.is_alive():
+        while not finished.is_set():
             try:
-                worker.join(0.2)
+                finished.wait(0.2)
             except KeyboardInterrupt:
                 click.echo("interrupted: stopping containers…", err=True)
                 cancel.set()

@@ -17,6 +17,27 @@ from interlock import podman
 from interlock.run.steps import ContainerPlan
 
 LABEL = "interlock.run"
+# Runs whose containers may still exist; swept at exit if a run could not clean up itself.
+ACTIVE: set[str] = set()
+_ACTIVE_LOCK = threading.Lock()
+
+
+def track(run_id: str) -> None:
+    with _ACTIVE_LOCK:
+        ACTIVE.add(run_id)
+
+
+def untrack(run_id: str) -> None:
+    with _ACTIVE_LOCK:
+        ACTIVE.discard(run_id)
+
+
+def sweep_active() -> None:
+    """Remove the containers of every run still marked active (an atexit last resort)."""
+    with _ACTIVE_LOCK:
+        ids = sorted(ACTIVE)
+    for run_id in ids:
+        remove_run(run_id)
 
 
 @dataclass
@@ -126,6 +147,7 @@ def stop(name: str, proc: subprocess.Popen | None = None) -> None:
 def remove_run(run_id: str) -> None:
     """Remove every container left by a run (sidecars, or steps after an interruption)."""
     podman.podman("rm", "-f", "-t", "0", "--filter", f"label={LABEL}={run_id}", check=False)
+    untrack(run_id)
 
 
 def missing_images(images: list[str]) -> list[str]:

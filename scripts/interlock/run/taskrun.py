@@ -390,6 +390,10 @@ def _execute(plan: TaskRunPlan, options: RunOptions, log: LogFn,
                       f"image(s) {', '.join(missing)} not found locally (no registry is reachable: "
                       "build them with `interlock images build`, or map them with --image-map)")
     network = options.network
+    # `podman run --rm` removes a step that exits by itself; the label sweep (one more podman
+    # call) is needed only for sidecars, stopped steps, podman errors or an exception
+    sweep = True
+    containers.track(run_id)
     try:
         for i, sc in enumerate(plan.sidecars):
             _write_script(folder, sc)
@@ -401,6 +405,7 @@ def _execute(plan: TaskRunPlan, options: RunOptions, log: LogFn,
                         if plan.sidecars and network != "host" else network)
         step_values: dict[str, object] = {}
         failure: tuple[str, str] | None = None
+        tidy = not plan.sidecars
         result_names = [str(r["name"]) for r in plan.results]
         for p in plan.steps:
             if failure is not None:
@@ -421,6 +426,8 @@ def _execute(plan: TaskRunPlan, options: RunOptions, log: LogFn,
                                          deadline=deadline, cancel=cancel)
             step.finished = oc.now()
             step.exit_code = ex.code
+            if ex.code is None or ex.code >= 125:
+                tidy = False
             step_dir = folder / "steps" / f"step-{p.name}"
             (step_dir / "exitCode").write_text(str(ex.code if ex.code is not None else 1))
             try:
@@ -465,10 +472,14 @@ def _execute(plan: TaskRunPlan, options: RunOptions, log: LogFn,
                 step.status, step.reason = "Failed", oc.STEP_ERROR
                 detail = f": {ex.tail.splitlines()[-1]}" if ex.code in (125, 126, 127) and ex.tail else ""
                 failure = (oc.FAILED, f'"step-{p.name}" exited with code {ex.code}{detail}')
+        sweep = not tidy
     except PodmanError as e:
         return finish(oc.FALSE, oc.FAILED, str(e))
     finally:
-        containers.remove_run(run_id)
+        if sweep:
+            containers.remove_run(run_id)
+        else:
+            containers.untrack(run_id)
     try:
         out.results = _task_results(plan, folder, step_values)
     except results_mod.ResultError as e:
