@@ -150,7 +150,9 @@ def byte_compile(stage: Path) -> None:
            "--invalidation-mode", "unchecked-hash", f"/usr/lib/{PYTHON}"]
     if os.geteuid() != 0:
         cmd = [shutil.which("unshare") or "unshare", "--map-root-user", "--", *cmd]
-    env = {"PATH": "/usr/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+    # no stray timestamp-based pycs from the modules compileall itself imports
+    env = {"PATH": "/usr/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+           "PYTHONDONTWRITEBYTECODE": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         out = (proc.stdout + proc.stderr).strip().splitlines()

@@ -1,0 +1,61 @@
+"""Build the images in dependency order with podman and report size, digest and time."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from interlock.images import base, provenance, wheels
+from interlock.images.inventory import Built, inspect
+from interlock.images.spec import SPECS, ImageSpec
+from interlock.podman import podman
+
+Log = Callable[[str], None]
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Result:
+    image: Built
+    seconds: float
+
+
+def context_for(spec: ImageSpec, epoch: int, log: Log) -> Path:
+    """Prepare the build context: a reproducible rootfs.tar, or the wheelhouse."""
+    if spec.kind == "debs":
+        return base.assemble(spec, epoch, log).tar.parent
+    log(f"{spec.name}: preparing wheelhouse from requirements/{spec.name}.txt")
+    return wheels.prepare(spec)
+
+
+def build_one(spec: ImageSpec, no_cache: bool, log: Log) -> Result:
+    if not spec.containerfile.is_file():
+        raise BuildError(f"{spec.containerfile}: Containerfile missing for image {spec.name!r}")
+    started = time.monotonic()
+    prov = provenance.of(spec.inputs())
+    context = context_for(spec, prov.epoch, log)
+    args = ["build", "--quiet", "--pull=never", "--timestamp", str(prov.epoch),
+            "--file", str(spec.containerfile), "--tag", spec.ref,
+            "--build-arg", f"VERSION={spec.ref.rsplit(':', 1)[1]}",
+            "--build-arg", f"REVISION={prov.revision}",
+            "--build-arg", f"SOURCE={prov.source}",
+            "--build-arg", f"CREATED={prov.created}",
+            "--build-arg", f"SOURCE_DATE_EPOCH={prov.epoch}"]
+    if spec.parent:
+        args += ["--build-arg", f"BASE={SPECS[spec.parent].ref}"]
+    if no_cache:
+        args.append("--no-cache")
+    log(f"{spec.name}: podman build {spec.ref} (revision {prov.revision}, created {prov.created})")
+    podman(*args, str(context))
+    built = inspect(spec)
+    if built is None:
+        raise BuildError(f"{spec.ref}: podman build succeeded but the image is not there")
+    return Result(built, time.monotonic() - started)
+
+
+def build(names: list[str], no_cache: bool, log: Log) -> list[Result]:
+    return [build_one(SPECS[name], no_cache, log) for name in names]

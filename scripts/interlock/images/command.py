@@ -1,0 +1,111 @@
+"""`interlock images`: build the offline step images, list them, pin their digests in Task YAML."""
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from interlock.images.build import BuildError, build as run_build
+from interlock.images.debs import DebError
+from interlock.images.inventory import inventory
+from interlock.images.pin import PinError, pin_files, yaml_files
+from interlock.images.rootfs import RootfsError
+from interlock.images.spec import SPECS, build_order
+from interlock.images.wheels import WheelError
+from interlock.paths import PIPELINES, ROOT, TASKS
+from interlock.podman import PodmanError
+
+# the user's situation (no podman, no apt, bad input), not bugs: one line on stderr, exit 1
+EXPECTED = (PodmanError, DebError, RootfsError, BuildError, WheelError, PinError)
+
+
+def _fail(err: Exception, code: int = 1) -> None:
+    click.echo(f"error: {err}", err=True)
+    raise SystemExit(code)
+
+
+def _table(rows: list[list[str]], header: list[str]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = lambda r: "  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip()  # noqa: E731
+    return "\n".join([line(header), *map(line, rows)])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def images() -> None:
+    """Build, list and pin the step images (localhost/interlock/<name>:<version>).
+
+    Images: base (Python from Debian packages), tools (base + bash/coreutils), and one per
+    integration (looker, istio, vertex). See images/README.md.
+    """
+
+
+@images.command()
+@click.argument("names", nargs=-1, type=click.Choice(sorted(SPECS)))
+@click.option("--no-cache", is_flag=True, help="Rebuild every layer (the .deb and wheel caches stay).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True, help="How to print the summary.")
+def build(names: tuple[str, ...], no_cache: bool, fmt: str) -> None:
+    """Build NAMES (default: all), parents first; print size, digest and build time."""
+    order = build_order(list(names) or list(SPECS))
+    started = time.monotonic()
+
+    def log(message: str) -> None:
+        click.echo(f"[{time.monotonic() - started:6.1f}s] {message}", err=True)
+
+    try:
+        results = run_build(order, no_cache, log)
+    except EXPECTED as err:
+        _fail(err)
+    if fmt == "json":
+        click.echo(json.dumps([r.image.as_dict() | {"build_seconds": round(r.seconds, 1)}
+                               for r in results], indent=2))
+        return
+    rows = [[r.image.name, r.image.ref, f"{r.image.size / 1e6:.1f}", r.image.digest,
+             f"{r.seconds:.1f}"] for r in results]
+    click.echo(_table(rows, ["NAME", "REFERENCE", "SIZE MB", "DIGEST", "SECONDS"]))
+
+
+@images.command("list")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+def list_(fmt: str) -> None:
+    """Show every image: reference, size, digest and creation time, or `not built`."""
+    try:
+        found = inventory()
+    except EXPECTED as err:
+        _fail(err)
+    if fmt == "json":
+        click.echo(json.dumps({name: (b.as_dict() if b else None) for name, b in found.items()},
+                              indent=2))
+        return
+    rows = []
+    for name, b in found.items():
+        if b is None:
+            rows.append([name, SPECS[name].ref, "-", "not built", "-"])
+        else:
+            rows.append([name, b.ref, f"{b.size / 1e6:.1f}", b.digest, b.created])
+    click.echo(_table(rows, ["NAME", "REFERENCE", "SIZE MB", "DIGEST", "CREATED"]))
+
+
+@images.command()
+@click.option("--check", is_flag=True,
+              help="Change nothing; exit 1 and list the references that differ from the built digests.")
+def pin(check: bool) -> None:
+    """Pin every localhost/interlock/<name> step image in tasks/ and pipelines/ to its digest."""
+    try:
+        digests = {name: b.digest for name, b in inventory().items() if b is not None}
+        files = yaml_files([TASKS, PIPELINES])
+        changes, missing = pin_files(files, digests, write=not check)
+    except EXPECTED as err:
+        _fail(err)
+    for path, names in missing.items():
+        click.echo(f"error: {path.relative_to(ROOT)}: image not built: {', '.join(names)} "
+                   f"(run `interlock images build {' '.join(names)}`)", err=True)
+    for c in changes:
+        verb = "differs" if check else "pinned"
+        click.echo(f"{c.path.relative_to(ROOT)}:{c.line}: {verb}: {c.old} -> {c.new}")
+    if missing or (check and changes):
+        raise SystemExit(1)
+    if not changes:
+        click.echo(f"all step images pinned ({len(files)} files checked)")

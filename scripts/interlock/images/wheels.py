@@ -1,0 +1,93 @@
+"""The wheelhouse an integration image installs from, prepared on the host.
+
+The base image has no pip and the build container has no network, so everything is fetched
+here, with hashes checked, into build/wheels/<name>/ — which is then the build context:
+
+    requirements.txt   a copy of requirements/<name>.txt (hashed pins of the image's extra)
+    wheels/            one wheel per pin (binary only, for CPython 3.11 on manylinux x86_64)
+    project/           the Interlock wheel itself (step runtime and step code)
+    installer/pip.whl  pip, run from its wheel inside the build, never installed
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from interlock.images.spec import BUILD, ImageSpec
+from interlock.paths import IMAGES, ROOT
+
+INSTALLER = Path(__file__).with_name("installer.txt")
+# The pins are compiled for this target (see requirements/README or the uv command there).
+TARGET = ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
+          "--platform", "manylinux_2_36_x86_64"]
+# What the project wheel is built from: nothing else in the tree goes into it.
+PROJECT_FILES = ["pyproject.toml", "README.md"]
+PROJECT_PACKAGES = [("scripts", "interlock"), ("images", "interlock_steps")]
+
+
+class WheelError(RuntimeError):
+    pass
+
+
+def _pip(*args: str, cwd: Path | None = None) -> None:
+    proc = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
+                          capture_output=True, text=True, cwd=cwd)
+    if proc.returncode != 0:
+        lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
+        raise WheelError(f"pip {args[0]} failed: " + (lines[-1] if lines else f"exit {proc.returncode}"))
+
+
+def installer_dir() -> Path:
+    """pip and setuptools wheels, downloaded once with their hashes checked."""
+    dest = BUILD / "wheels" / "_installer"
+    _pip("download", "--quiet", "--require-hashes", "--no-deps", "--only-binary=:all:", *TARGET,
+         "--dest", str(dest), "-r", str(INSTALLER))
+    return dest
+
+
+def project_wheel(dest: Path, installer: Path) -> Path:
+    """Build the Interlock wheel from a clean copy of its sources (no build/ or egg-info
+    left in the working tree), with the pinned setuptools and no index."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix="interlock-wheel-") as tmp:
+        src = Path(tmp) / "src"
+        src.mkdir()
+        for name in PROJECT_FILES:
+            shutil.copy2(ROOT / name, src / name)
+        for parent, package in PROJECT_PACKAGES:
+            shutil.copytree(ROOT / parent / package, src / parent / package,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        _pip("wheel", "--quiet", "--no-deps", "--no-index", "--find-links", str(installer),
+             "--wheel-dir", str(dest), str(src))
+    built = sorted(dest.glob("interlock-*.whl"))
+    if len(built) != 1:
+        raise WheelError(f"{dest}: expected one interlock wheel, found {len(built)}")
+    return built[0]
+
+
+def prepare(spec: ImageSpec) -> Path:
+    """Fill build/wheels/<name>/ and return it (the build context)."""
+    lock = ROOT / "requirements" / f"{spec.name}.txt"
+    if not lock.is_file():
+        raise WheelError(f"{lock}: hashed lock for image {spec.name!r} not found")
+    if not (IMAGES / "interlock_steps").is_dir():
+        raise WheelError(f"{IMAGES / 'interlock_steps'}: step code not found")
+    context = BUILD / "wheels" / spec.name
+    context.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(lock, context / "requirements.txt")
+    # already-present wheels are kept (pip re-checks their hashes), so rebuilds stay offline
+    _pip("download", "--quiet", "--require-hashes", "--no-deps", "--only-binary=:all:", *TARGET,
+         "--dest", str(context / "wheels"), "-r", str(lock))
+    installer = installer_dir()
+    pips = sorted(installer.glob("pip-*.whl"))
+    if not pips:
+        raise WheelError(f"{installer}: pip wheel missing after download")
+    (context / "installer").mkdir(exist_ok=True)
+    shutil.copyfile(pips[-1], context / "installer" / "pip.whl")
+    project_wheel(context / "project", installer)
+    return context
