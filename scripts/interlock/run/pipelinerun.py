@@ -1,0 +1,728 @@
+"""Run a Tekton v1 PipelineRun locally: the DAG, when, finally, retries, timeouts and matrix.
+
+Each pipeline task becomes one TaskRun (or one per matrix combination) handed to an executor —
+by default `interlock.run.taskrun.run_taskrun`, which runs it in real containers. Independent
+tasks run at once in a thread pool of `parallel` workers. Statuses, reasons and skip reasons are
+spelled as Tekton spells them (pkg/apis/pipeline/v1/pipelinerun_types.go and
+pkg/reconciler/pipelinerun/resources/pipelinerunstate.go in tektoncd/pipeline):
+
+- a failed DAG task puts the run in "stopping": tasks not started yet are skipped with
+  "PipelineRun was stopping", running ones finish, `finally` tasks still run;
+- a task skipped by its `when` skips only itself: tasks ordered after it (runAfter) still run,
+  tasks that read its results are skipped with "Results were missing";
+- any other skipped parent skips its children with "Parent Tasks were skipped";
+- `spec.timeouts.tasks|finally` cancel what runs and skip what waits, then the run fails;
+  `spec.timeouts.pipeline` does the same to everything and the run ends "PipelineRunTimeout".
+
+TaskRuns handed to the executor carry `metadata.name` `<pipelinerun>-<pipelineTask>[-<index>]`,
+Tekton's labels `tekton.dev/pipelineRun|pipelineTask|pipeline`, and the pipeline context in
+annotations (see CONTEXT_ANNOTATIONS) so the TaskRun runner can fill `$(context.task.retry-count)`
+and `$(context.pipelineRun.*)`.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import copy
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Protocol
+
+from interlock.run import dag, matrix as matrix_mod, timeouts as timeouts_mod, when as when_mod
+from interlock.run.options import RunOptions
+from interlock.run.outcome import (COMPLETED, FAILED, FALSE, PIPELINERUN_CANCELLED,
+                                   PIPELINERUN_TIMEOUT, SUCCEEDED, TASKRUN_CANCELLED, TRUE,
+                                   UNKNOWN, PipelineRunOutcome, SkippedTask, TaskRunOutcome, now)
+from interlock.run.variables import (InvalidReference, UndeclaredReference, lookup, references,
+                                     substitute)
+
+# Skip reasons (v1.SkippingReason)
+WHEN_SKIP = "When Expressions evaluated to false"
+PARENT_SKIP = "Parent Tasks were skipped"
+STOPPING_SKIP = "PipelineRun was stopping"
+MISSING_RESULTS_SKIP = "Results were missing"
+PIPELINE_TIMEOUT_SKIP = "PipelineRun timeout has been reached"
+TASKS_TIMEOUT_SKIP = "PipelineRun Tasks timeout has been reached"
+FINALLY_TIMEOUT_SKIP = "PipelineRun Finally timeout has been reached"
+EMPTY_MATRIX_SKIP = "Matrix Parameters have an empty array"
+TIMEOUT_SKIPS = (PIPELINE_TIMEOUT_SKIP, TASKS_TIMEOUT_SKIP, FINALLY_TIMEOUT_SKIP)
+
+# `$(tasks.t.status)` / `$(tasks.status)` values
+STATUS_NONE = "None"
+
+CANCELLED_BY_TIMEOUT_MSG = "TaskRun cancelled as the PipelineRun it belongs to has timed out."
+
+# annotations on each TaskRun carrying pipeline context to the TaskRun runner
+CONTEXT_ANNOTATIONS = {
+    "pipelineRun.name": "interlock.dev/pipelinerun-name",
+    "pipelineRun.uid": "interlock.dev/pipelinerun-uid",
+    "pipelineTask.retries": "interlock.dev/pipelinetask-retries",
+    "task.retry-count": "interlock.dev/retry-count",
+}
+
+# PipelineTask fields this runner understands; anything else is refused, never ignored
+_TASK_FIELDS = {"name", "displayName", "description", "taskRef", "taskSpec", "params", "workspaces",
+                "runAfter", "when", "retries", "timeout", "matrix"}
+_SPEC_FIELDS = {"pipelineRef", "pipelineSpec", "params", "workspaces", "timeouts",
+                "taskRunTemplate", "status"}
+
+LogFn = Callable[[str, str, str], None]
+
+
+class PipelineRunInvalid(ValueError):
+    """Input that cannot run (exit code 2); the message names the file/field and value."""
+
+
+class Executor(Protocol):
+    def __call__(self, taskrun: dict, cancel: threading.Event,
+                 log: LogFn | None) -> TaskRunOutcome: ...
+
+
+@dataclass
+class _TaskState:
+    spec: dict                       # the pipeline task as written
+    final: bool
+    state: str = "pending"           # pending | running | done | skipped | not-run (cancelled)
+    skip_reason: str | None = None
+    outcomes: list[TaskRunOutcome | None] = field(default_factory=list)
+    cancels: list[threading.Event] = field(default_factory=list)
+    timed_out: bool = False          # cancelled by a pipeline/tasks/finally timeout
+    results: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec["name"]
+
+    @property
+    def succeeded(self) -> bool:
+        return self.state == "done" and all(o is not None and o.succeeded for o in self.outcomes)
+
+    @property
+    def failed(self) -> bool:
+        return self.state == "done" and not self.succeeded
+
+
+def run_pipelinerun(pipelinerun: dict, *, options: RunOptions, log: LogFn | None = None,
+                    parallel: int | None = None, cancel: threading.Event | None = None,
+                    executor: Executor | None = None,
+                    params_override: Mapping[str, Any] | None = None) -> PipelineRunOutcome:
+    """Run every task of the PipelineRun; raise PipelineRunInvalid before anything starts if the
+    input is invalid. `executor` replaces the container runner (tests use a fake)."""
+    run = _PipelineRun(pipelinerun, options=options, log=log,
+                       parallel=parallel or options.parallel or 2, cancel=cancel,
+                       executor=executor or _container_executor(options),
+                       params_override=params_override or {})
+    return run.execute()
+
+
+def _container_executor(options: RunOptions) -> Executor:
+    def execute(taskrun: dict, cancel: threading.Event, log: LogFn | None) -> TaskRunOutcome:
+        from interlock.run.taskrun import run_taskrun  # the TaskRun runner (containers)
+        return run_taskrun(taskrun, options=options, log=log, cancel=cancel)
+    return execute
+
+
+class _PipelineRun:
+    def __init__(self, pr: dict, *, options: RunOptions, log: LogFn | None, parallel: int,
+                 cancel: threading.Event | None, executor: Executor,
+                 params_override: Mapping[str, Any]):
+        self.options = options
+        self.log = log
+        self.parallel = max(1, parallel)
+        self.cancel = cancel or threading.Event()
+        self.executor = executor
+        self.lock = threading.Lock()
+        self._load(pr, params_override)
+
+    # ---- validation: everything that can be checked before a container starts ----
+
+    def _load(self, pr: dict, params_override: Mapping[str, Any]) -> None:
+        if not isinstance(pr, dict) or pr.get("kind") != "PipelineRun":
+            raise PipelineRunInvalid("kind: expected PipelineRun")
+        meta = pr.get("metadata") or {}
+        self.name = meta.get("name") or (meta.get("generateName") or "pipelinerun-") \
+            + uuid.uuid4().hex[:5]
+        self.uid = meta.get("uid") or str(uuid.uuid4())
+        self.namespace = meta.get("namespace") or "default"
+        spec = pr.get("spec")
+        if not isinstance(spec, dict):
+            raise PipelineRunInvalid("spec: required, a mapping")
+        unknown = set(spec) - _SPEC_FIELDS
+        if unknown:
+            raise PipelineRunInvalid(f"spec: field(s) {', '.join(sorted(unknown))} are not "
+                                     "supported by interlock run")
+        if spec.get("status"):
+            raise PipelineRunInvalid(f"spec.status: {spec['status']!r}: pending or cancelled "
+                                     "PipelineRuns are not supported")
+        self.pipeline_name, pspec, where = self._pipeline_spec(spec)
+        self.where = where
+        self.pipeline_spec = pspec
+        try:
+            self.timeouts = timeouts_mod.resolve(spec, self.options.timeout)
+        except timeouts_mod.TimeoutInvalid as e:
+            raise PipelineRunInvalid(str(e)) from None
+        self.params = _pipeline_params(pspec.get("params") or [], spec.get("params") or [],
+                                       params_override, where)
+        self.workspaces = _workspace_bindings(pspec.get("workspaces") or [],
+                                              spec.get("workspaces") or [], self.options, where)
+        tasks = pspec.get("tasks") or []
+        final = pspec.get("finally") or []
+        if not isinstance(tasks, list) or not tasks:
+            raise PipelineRunInvalid(f"{where}.tasks: a pipeline needs at least one task")
+        if not isinstance(final, list):
+            raise PipelineRunInvalid(f"{where}.finally: must be a list")
+        try:
+            self.graph = dag.build(tasks, f"{where}.tasks")
+            dag.validate_finally(final, set(self.graph.order), f"{where}.finally")
+        except dag.PipelineInvalid as e:
+            raise PipelineRunInvalid(str(e)) from None
+        self.states: dict[str, _TaskState] = {}
+        for section, items in (("tasks", tasks), ("finally", final)):
+            for i, t in enumerate(items):
+                self._validate_task(t, f"{where}.{section}[{i}]", final=section == "finally")
+                self.states[t["name"]] = _TaskState(spec=t, final=section == "finally")
+        self.dag_names = list(self.graph.order)
+        self.final_names = [t["name"] for t in final]
+        self._validate_results(pspec.get("results") or [], f"{where}.results")
+
+    def _pipeline_spec(self, spec: dict) -> tuple[str, dict, str]:
+        if "pipelineSpec" in spec and "pipelineRef" in spec:
+            raise PipelineRunInvalid("spec: give pipelineSpec or pipelineRef, not both")
+        if isinstance(spec.get("pipelineSpec"), dict):
+            return self.name, spec["pipelineSpec"], "spec.pipelineSpec"
+        ref = spec.get("pipelineRef")
+        if not isinstance(ref, dict):
+            raise PipelineRunInvalid("spec: a PipelineRun needs spec.pipelineSpec or "
+                                     "spec.pipelineRef")
+        from interlock.run import resolve  # the catalog resolver (tasks/ and pipelines/)
+        try:
+            pipeline = resolve.resolve_pipeline(ref, self.options)
+        except Exception as e:  # resolution errors name the ref; keep them as invalid input
+            raise PipelineRunInvalid(f"spec.pipelineRef: {e}") from None
+        name = (pipeline.get("metadata") or {}).get("name") or ref.get("name") or "pipeline"
+        return name, pipeline.get("spec") or {}, f"Pipeline {name} spec"
+
+    def _validate_task(self, t: dict, at: str, final: bool) -> None:
+        unknown = set(t) - _TASK_FIELDS
+        if unknown:
+            raise PipelineRunInvalid(f"{at}: field(s) {', '.join(sorted(unknown))} are not "
+                                     "supported by interlock run")
+        if ("taskRef" in t) == ("taskSpec" in t):
+            raise PipelineRunInvalid(f"{at} ({t['name']}): needs exactly one of taskRef, taskSpec")
+        if isinstance(t.get("taskSpec"), dict) and t["taskSpec"].get("apiVersion"):
+            raise PipelineRunInvalid(f"{at}.taskSpec: custom tasks are not supported")
+        retries = t.get("retries", 0)
+        if not isinstance(retries, int) or retries < 0:
+            raise PipelineRunInvalid(f"{at}.retries: {retries!r} must be a non-negative integer")
+        if "timeout" in t:
+            try:
+                timeouts_mod.parse(t["timeout"], f"{at}.timeout")
+            except timeouts_mod.TimeoutInvalid as e:
+                raise PipelineRunInvalid(str(e)) from None
+        try:
+            when_mod.validate(t.get("when"), f"{at}.when")
+            matrix_mod.validate(t.get("matrix"), f"{at}.matrix", t.get("params") or [])
+        except (when_mod.WhenInvalid, matrix_mod.MatrixInvalid) as e:
+            raise PipelineRunInvalid(str(e)) from None
+        for j, ws in enumerate(t.get("workspaces") or []):
+            target = ws.get("workspace", ws.get("name"))
+            if target not in self.workspaces:
+                raise PipelineRunInvalid(f"{at}.workspaces[{j}].workspace: {target!r} is not a "
+                                         "workspace of the pipeline")
+        # every pipeline-level reference must be declared; task results are checked as they come
+        fields = {k: t.get(k) for k in ("params", "matrix", "when", "workspaces")}
+        for ref in sorted(references(fields)):
+            if ref.startswith("tasks."):
+                if not final and (ref == "tasks.status" or ref.endswith(".status")):
+                    raise PipelineRunInvalid(f"{at} ({t['name']}): $({ref}) is only available "
+                                             "in finally tasks")
+                continue
+            try:
+                lookup(ref, self._base_variables(t))
+            except (UndeclaredReference, InvalidReference) as e:
+                raise PipelineRunInvalid(f"{at} ({t['name']}): {e}") from None
+
+    def _validate_results(self, results: list, at: str) -> None:
+        for i, r in enumerate(results):
+            if not isinstance(r, dict) or not isinstance(r.get("name"), str) or "value" not in r:
+                raise PipelineRunInvalid(f"{at}[{i}]: needs name and value")
+            for ref in references(r["value"]):
+                task = ref.split(".")[1] if ref.startswith("tasks.") else None
+                if task is None or task not in self.states:
+                    raise PipelineRunInvalid(f"{at}[{i}] ({r['name']}): $({ref}) must name a "
+                                             "task result of this pipeline")
+
+    # ---- variables ----
+
+    def _base_variables(self, task: Mapping) -> dict[str, Any]:
+        v: dict[str, Any] = {f"params.{k}": val for k, val in self.params.items()}
+        v.update({"context.pipelineRun.name": self.name,
+                  "context.pipelineRun.namespace": self.namespace,
+                  "context.pipelineRun.uid": self.uid,
+                  "context.pipeline.name": self.pipeline_name,
+                  "context.pipelineTask.retries": str(task.get("retries", 0))})
+        for name, binding in self.workspaces.items():
+            v[f"workspaces.{name}.bound"] = "true" if binding is not None else "false"
+        return v
+
+    def _variables(self, task: Mapping, final: bool) -> dict[str, Any]:
+        v = self._base_variables(task)
+        with self.lock:
+            states = list(self.states.values())
+        for s in states:
+            if s.final:
+                continue
+            for r, value in s.results.items():
+                v[f"tasks.{s.name}.results.{r}"] = value
+            if s.spec.get("matrix") and s.state == "done":
+                v[f"tasks.{s.name}.matrix.length"] = str(len(s.outcomes))
+                for r, value in s.results.items():
+                    v[f"tasks.{s.name}.matrix.{r}.length"] = str(len(value))
+            if final:
+                v[f"tasks.{s.name}.status"] = (SUCCEEDED if s.succeeded else
+                                               FAILED if s.failed else STATUS_NONE)
+        if final:
+            v["tasks.status"] = self._aggregate_status()
+        return v
+
+    def _aggregate_status(self) -> str:
+        dag_states = [self.states[n] for n in self.dag_names]
+        if any(s.failed for s in dag_states):
+            return FAILED
+        if any(s.state == "skipped" for s in dag_states):
+            return COMPLETED
+        return SUCCEEDED
+
+    def _missing_results(self, task: Mapping, variables: Mapping[str, Any]) -> bool:
+        fields = {k: task.get(k) for k in ("params", "matrix", "when")}
+        for ref in references(fields):
+            if ref.startswith("tasks.") and (".results." in ref or ".matrix." in ref):
+                try:
+                    lookup(ref, variables)
+                except (UndeclaredReference, InvalidReference):
+                    return True
+        return False
+
+    # ---- scheduling ----
+
+    def execute(self) -> PipelineRunOutcome:
+        self.started = now()
+        self.t0 = time.monotonic()
+        self.finally_t0: float | None = None
+        self.timed_out = False          # the pipeline timeout fired
+        self.tasks_timed_out = False
+        self.finally_timed_out = False
+        self.cancelled = False
+        self.stopping = False
+        pool = cf.ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="pipelinetask")
+        self.futures: dict[cf.Future, tuple[str, int]] = {}
+        try:
+            while True:
+                self._check_deadlines()
+                self._schedule(pool)
+                if not self.futures and not self._pending():
+                    break
+                done, _ = cf.wait(list(self.futures), timeout=self._wait_time(),
+                                  return_when=cf.FIRST_COMPLETED)
+                for fut in done:
+                    self._collect(fut)
+        except BaseException:
+            self._cancel_all(timeout=False)
+            cf.wait(list(self.futures))
+            raise
+        finally:
+            pool.shutdown(wait=True)
+        return self._outcome()
+
+    def _pending(self) -> list[str]:
+        return [n for n, s in self.states.items() if s.state == "pending"]
+
+    def _wait_time(self) -> float:
+        """Sleep until the next deadline (or a short tick to watch for Ctrl-C)."""
+        left = [1.0]
+        for deadline in self._deadlines():
+            left.append(max(0.0, deadline - time.monotonic()) + 0.01)
+        return min(left)
+
+    def _deadlines(self) -> list[float]:
+        out = []
+        if self.timeouts.pipeline and not self.timed_out:
+            out.append(self.t0 + self.timeouts.pipeline)
+        if self.timeouts.tasks and not self.tasks_timed_out and self.finally_t0 is None:
+            out.append(self.t0 + self.timeouts.tasks)
+        if self.timeouts.finally_ and self.finally_t0 is not None and not self.finally_timed_out:
+            out.append(self.finally_t0 + self.timeouts.finally_)
+        return out
+
+    def _check_deadlines(self) -> None:
+        t = time.monotonic()
+        if self.cancel.is_set() and not self.cancelled:
+            self.cancelled = True  # Ctrl-C: stop what runs, start nothing more, not even finally
+            self._say("PipelineRun cancelled: stopping running tasks")
+            self._cancel_all(timeout=False)
+            for s in self.states.values():
+                if s.state == "pending":
+                    s.state = "not-run"
+        if self.timeouts.pipeline and not self.timed_out and t >= self.t0 + self.timeouts.pipeline:
+            self.timed_out = True
+            self._say("PipelineRun timeout reached: cancelling running tasks")
+            self._cancel_all(timeout=True)
+            self._skip_pending(self.dag_names + self.final_names, PIPELINE_TIMEOUT_SKIP)
+        if (self.timeouts.tasks and not self.tasks_timed_out and self.finally_t0 is None
+                and t >= self.t0 + self.timeouts.tasks):
+            self.tasks_timed_out = True
+            self._say("PipelineRun tasks timeout reached: cancelling running tasks")
+            self._cancel_all(timeout=True, names=self.dag_names)
+            self._skip_pending(self.dag_names, TASKS_TIMEOUT_SKIP)
+        if (self.timeouts.finally_ and self.finally_t0 is not None and not self.finally_timed_out
+                and t >= self.finally_t0 + self.timeouts.finally_):
+            self.finally_timed_out = True
+            self._say("PipelineRun finally timeout reached: cancelling finally tasks")
+            self._cancel_all(timeout=True, names=self.final_names)
+            self._skip_pending(self.final_names, FINALLY_TIMEOUT_SKIP)
+
+    def _cancel_all(self, timeout: bool, names: list[str] | None = None) -> None:
+        for name in names or list(self.states):
+            s = self.states[name]
+            if s.state == "running":
+                s.timed_out = s.timed_out or timeout
+                for ev in s.cancels:
+                    ev.set()
+
+    def _skip_pending(self, names: list[str], reason: str) -> None:
+        for n in names:
+            s = self.states[n]
+            if s.state == "pending":
+                self._mark_skipped(s, reason)
+
+    def _mark_skipped(self, s: _TaskState, reason: str) -> None:
+        s.state, s.skip_reason = "skipped", reason
+        self._say(f"{s.name}: skipped ({reason})")
+
+    def _schedule(self, pool: cf.ThreadPoolExecutor) -> None:
+        if self.cancelled:
+            return
+        for name in self.dag_names:
+            s = self.states[name]
+            if s.state != "pending":
+                continue
+            reason = self._dag_skip_reason(s)
+            if reason:
+                self._mark_skipped(s, reason)
+            elif all(self.states[p].state in ("done", "skipped")
+                     for p in self.graph.parents[name]):
+                self._launch(pool, s)
+        dag_done = all(self.states[n].state in ("done", "skipped") for n in self.dag_names)
+        if not dag_done:
+            return
+        if self.finally_t0 is None:
+            self.finally_t0 = time.monotonic()
+        for name in self.final_names:
+            s = self.states[name]
+            if s.state != "pending":
+                continue
+            reason = self._finally_skip_reason(s)
+            if reason:
+                self._mark_skipped(s, reason)
+            else:
+                self._launch(pool, s)
+
+    def _dag_skip_reason(self, s: _TaskState) -> str | None:
+        """Tekton's ResolvedPipelineTask.skip(), in its order."""
+        if self.stopping:
+            return STOPPING_SKIP
+        parents = [self.states[p] for p in self.graph.parents[s.name]]
+        if any(p.state == "skipped" and p.skip_reason != WHEN_SKIP for p in parents):
+            return PARENT_SKIP
+        if not all(p.state in ("done", "skipped") for p in parents):
+            return None
+        variables = self._variables(s.spec, final=False)
+        if self._missing_results(s.spec, variables):
+            return MISSING_RESULTS_SKIP
+        if not self._when_allows(s, variables):
+            return WHEN_SKIP
+        if self.timed_out:
+            return PIPELINE_TIMEOUT_SKIP
+        if self.tasks_timed_out:
+            return TASKS_TIMEOUT_SKIP
+        if matrix_mod.has_empty_array(substitute(s.spec.get("matrix"), variables)):
+            return EMPTY_MATRIX_SKIP
+        return None
+
+    def _finally_skip_reason(self, s: _TaskState) -> str | None:
+        """Tekton's IsFinallySkipped()."""
+        variables = self._variables(s.spec, final=True)
+        if self._missing_results(s.spec, variables):
+            return MISSING_RESULTS_SKIP
+        if not self._when_allows(s, variables):
+            return WHEN_SKIP
+        if self.timed_out:
+            return PIPELINE_TIMEOUT_SKIP
+        if self.finally_timed_out:
+            return FINALLY_TIMEOUT_SKIP
+        if matrix_mod.has_empty_array(substitute(s.spec.get("matrix"), variables)):
+            return EMPTY_MATRIX_SKIP
+        return None
+
+    def _when_allows(self, s: _TaskState, variables: Mapping[str, Any]) -> bool:
+        exprs = s.spec.get("when") or []
+        return when_mod.allows(substitute(exprs, variables)) if exprs else True
+
+    def _launch(self, pool: cf.ThreadPoolExecutor, s: _TaskState) -> None:
+        variables = self._variables(s.spec, final=s.final)
+        runs = self._taskruns(s, variables)
+        s.state = "running"
+        s.outcomes = [None] * len(runs)
+        s.cancels = [threading.Event() for _ in runs]
+        for i, tr in enumerate(runs):
+            fut = pool.submit(self._attempts, s, i, tr, s.cancels[i])
+            self.futures[fut] = (s.name, i)
+
+    def _attempts(self, s: _TaskState, index: int, taskrun: dict,
+                  cancel: threading.Event) -> TaskRunOutcome:
+        """Run one TaskRun, retrying a failure up to `retries` times (Tekton's retries)."""
+        retries = int(s.spec.get("retries", 0))
+        label = s.name if len(s.outcomes) == 1 else f"{s.name}[{index}]"
+        log = (lambda _t, step, line: self.log(label, step, line)) if self.log else None
+        outcome: TaskRunOutcome | None = None
+        for attempt in range(retries + 1):
+            if cancel.is_set():
+                break
+            tr = copy.deepcopy(taskrun)
+            tr["metadata"]["annotations"][CONTEXT_ANNOTATIONS["task.retry-count"]] = str(attempt)
+            if attempt:
+                self._say(f"{label}: retry {attempt} of {retries}")
+            outcome = self.executor(tr, cancel, log)
+            outcome.retry_count = attempt
+            if outcome.succeeded or cancel.is_set():
+                break
+        if outcome is None:  # cancelled before it could start
+            outcome = TaskRunOutcome(name=taskrun["metadata"]["name"], task=_task_name(s.spec),
+                                     status=FALSE, reason=TASKRUN_CANCELLED,
+                                     message="TaskRun was cancelled before it started",
+                                     started=now(), finished=now())
+        outcome.pipeline_task = s.name
+        return outcome
+
+    def _collect(self, fut: cf.Future) -> None:
+        name, index = self.futures.pop(fut)
+        s = self.states[name]
+        outcome = fut.result()
+        if s.timed_out and not outcome.succeeded:
+            outcome.reason, outcome.message = TASKRUN_CANCELLED, CANCELLED_BY_TIMEOUT_MSG
+        s.outcomes[index] = outcome
+        if any(o is None for o in s.outcomes):
+            return
+        s.state = "done"
+        per_run = [o.results for o in s.outcomes if o is not None and o.succeeded]
+        if s.spec.get("matrix"):
+            s.results = matrix_mod.aggregate_results(per_run)
+        elif per_run:
+            s.results = dict(per_run[0])
+        status = "succeeded" if s.succeeded else "failed"
+        self._say(f"{name}: {status}")
+        if s.failed and not s.final:
+            self.stopping = True
+
+    def _taskruns(self, s: _TaskState, variables: Mapping[str, Any]) -> list[dict]:
+        """The TaskRun object(s) for a pipeline task, pipeline variables substituted."""
+        t = s.spec
+        params = substitute(copy.deepcopy(t.get("params") or []), variables)
+        combos: list[dict[str, str]] = [{}]
+        if t.get("matrix"):
+            combos = matrix_mod.combinations(substitute(copy.deepcopy(t["matrix"]), variables))
+        spec: dict[str, Any] = {}
+        if "taskSpec" in t:
+            spec["taskSpec"] = _propagate(t["taskSpec"], variables)
+        else:
+            spec["taskRef"] = substitute(copy.deepcopy(t["taskRef"]), variables)
+        workspaces = []
+        for ws in t.get("workspaces") or []:
+            binding = self.workspaces.get(ws.get("workspace", ws["name"]))
+            if binding is None:
+                continue  # an optional pipeline workspace left unbound
+            b = {**copy.deepcopy(binding), "name": ws["name"]}
+            sub = substitute(ws.get("subPath"), variables)
+            if sub:
+                b["subPath"] = f"{b['subPath']}/{sub}" if b.get("subPath") else sub
+            workspaces.append(b)
+        if workspaces:
+            spec["workspaces"] = workspaces
+        if "timeout" in t:
+            spec["timeout"] = t["timeout"]
+        runs = []
+        for i, combo in enumerate(combos):
+            run_name = f"{self.name}-{t['name']}" + (f"-{i}" if t.get("matrix") else "")
+            run_params = [p for p in params] + [{"name": k, "value": v} for k, v in combo.items()]
+            annotations = {CONTEXT_ANNOTATIONS["pipelineRun.name"]: self.name,
+                           CONTEXT_ANNOTATIONS["pipelineRun.uid"]: self.uid,
+                           CONTEXT_ANNOTATIONS["pipelineTask.retries"]: str(t.get("retries", 0)),
+                           CONTEXT_ANNOTATIONS["task.retry-count"]: "0"}
+            runs.append({
+                "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
+                "metadata": {"name": run_name, "namespace": self.namespace,
+                             "labels": {"tekton.dev/pipelineRun": self.name,
+                                        "tekton.dev/pipelineTask": t["name"],
+                                        "tekton.dev/pipeline": self.pipeline_name},
+                             "annotations": annotations},
+                "spec": {**copy.deepcopy(spec), "params": run_params}})
+        return runs
+
+    def _say(self, message: str) -> None:
+        if self.log:
+            self.log(self.name, "pipeline", message)
+
+    # ---- outcome ----
+
+    def _outcome(self) -> PipelineRunOutcome:
+        finished = now()
+        tasks: list[TaskRunOutcome] = []
+        skipped: list[SkippedTask] = []
+        succeeded = failed = cancelled = skipped_n = timeout_skips = 0
+        for name in self.dag_names + self.final_names:
+            s = self.states[name]
+            tasks.extend(o for o in s.outcomes if o is not None)
+            if s.state == "skipped":
+                skipped.append(SkippedTask(name=name, reason=s.skip_reason or "",
+                                           when=list(s.spec.get("when") or [])
+                                           if s.skip_reason == WHEN_SKIP else []))
+                skipped_n += 1
+                timeout_skips += s.skip_reason in TIMEOUT_SKIPS
+            elif s.succeeded:
+                succeeded += 1
+            elif s.state == "done" and not s.timed_out and all(
+                    o is not None and o.reason == TASKRUN_CANCELLED for o in s.outcomes
+                    if o is not None and not o.succeeded):
+                cancelled += 1
+            elif s.state == "done":
+                failed += 1
+        message = (f"Tasks Completed: {succeeded + failed + cancelled} (Failed: {failed}, "
+                   f"Cancelled {cancelled}), Skipped: {skipped_n}")
+        if self.timed_out:
+            status, reason = FALSE, PIPELINERUN_TIMEOUT
+            message = (f"PipelineRun \"{self.name}\" failed to finish within "
+                       f"\"{timeouts_mod.go_format(self.timeouts.pipeline or 0)}\"")
+        elif self.cancelled:
+            status, reason = FALSE, PIPELINERUN_CANCELLED
+            message = f"PipelineRun \"{self.name}\" was cancelled"
+        elif failed or timeout_skips:
+            status, reason = FALSE, FAILED
+        elif cancelled:
+            status, reason = FALSE, PIPELINERUN_CANCELLED
+        elif skipped_n:
+            status, reason = TRUE, COMPLETED
+        else:
+            status, reason = TRUE, SUCCEEDED
+        return PipelineRunOutcome(name=self.name, pipeline=self.pipeline_name, status=status,
+                                  reason=reason, message=message, tasks=tasks, skipped=skipped,
+                                  results=self._pipeline_results(), started=self.started,
+                                  finished=finished)
+
+    def _pipeline_results(self) -> dict[str, Any]:
+        """spec.results from task results; one whose task produced nothing is left out."""
+        variables = self._variables({}, final=False)
+        out: dict[str, Any] = {}
+        for r in self.pipeline_spec.get("results") or []:
+            try:
+                out[r["name"]] = substitute(copy.deepcopy(r["value"]), variables)
+            except (UndeclaredReference, InvalidReference):
+                continue
+        return out
+
+
+def _task_name(t: Mapping) -> str:
+    ref = t.get("taskRef") or {}
+    return ref.get("name") or "embedded"
+
+
+def _propagate(task_spec: dict, variables: Mapping[str, Any]) -> dict:
+    """Pipeline params and context reach an embedded taskSpec (Tekton's propagated params),
+    except names the taskSpec declares itself; the rest stays for the TaskRun runner."""
+    own = {f"params.{p.get('name')}" for p in task_spec.get("params") or []}
+    visible = {k: v for k, v in variables.items()
+               if (k.startswith("params.") and k not in own) or k.startswith("context.pipeline")}
+    return substitute(copy.deepcopy(task_spec), visible, strict=())
+
+
+_TYPES = {"string": str, "array": list, "object": dict}
+
+
+def _pipeline_params(declared: list, given: list, override: Mapping[str, Any],
+                     where: str) -> dict[str, Any]:
+    """Pipeline param values: defaults, PipelineRun spec.params, `-p` overrides; types checked."""
+    values: dict[str, Any] = {}
+    given_map: dict[str, Any] = {}
+    for i, p in enumerate(given):
+        if not isinstance(p, dict) or not isinstance(p.get("name"), str) or "value" not in p:
+            raise PipelineRunInvalid(f"spec.params[{i}]: needs name and value")
+        given_map[p["name"]] = p["value"]
+    given_map.update(override)
+    names = set()
+    for i, d in enumerate(declared):
+        if not isinstance(d, dict) or not isinstance(d.get("name"), str):
+            raise PipelineRunInvalid(f"{where}.params[{i}].name: required")
+        name = d["name"]
+        names.add(name)
+        kind = d.get("type") or _infer_type(d.get("default"), given_map.get(name))
+        if kind not in _TYPES:
+            raise PipelineRunInvalid(f"{where}.params[{i}] ({name}).type: {kind!r} is not one of "
+                                     "string, array, object")
+        if name in given_map:
+            value = given_map[name]
+        elif "default" in d:
+            value = d["default"]
+        else:
+            raise PipelineRunInvalid(f"spec.params: required param {name!r} has no value and "
+                                     f"no default ({where}.params[{i}])")
+        if kind == "object" and isinstance(value, dict) and isinstance(d.get("default"), dict):
+            value = {**d["default"], **value}
+        if not isinstance(value, _TYPES[kind]):
+            raise PipelineRunInvalid(f"spec.params: {name!r} is declared {kind} but the value "
+                                     f"{value!r} is {type(value).__name__}")
+        if kind == "array" and not all(isinstance(x, str) for x in value):
+            raise PipelineRunInvalid(f"spec.params: {name!r} is an array of strings; got {value!r}")
+        enum = d.get("enum")
+        if enum and value not in enum:
+            raise PipelineRunInvalid(f"spec.params: {name!r} value {value!r} is not in its enum "
+                                     f"{enum} (InvalidParamValue)")
+        values[name] = value
+    unknown = sorted(set(override) - names)
+    if unknown:
+        raise PipelineRunInvalid(f"-p {unknown[0]}: the pipeline declares no such param")
+    return values
+
+
+def _infer_type(default: Any, value: Any) -> str:
+    sample = default if default is not None else value
+    return "array" if isinstance(sample, list) else "object" if isinstance(sample, dict) \
+        else "string"
+
+
+def _workspace_bindings(declared: list, given: list, options: RunOptions,
+                        where: str) -> dict[str, dict | None]:
+    """Pipeline workspace name -> the binding to hand its tasks (None: optional, unbound).
+
+    `-w name=DIR` binds a host folder (passed on as hostPath, which only the local runner reads);
+    spec.workspaces of the PipelineRun are passed on as written.
+    """
+    bindings: dict[str, dict | None] = {}
+    given_map = {w.get("name"): w for w in given if isinstance(w, dict)}
+    for i, d in enumerate(declared):
+        name = d.get("name") if isinstance(d, dict) else None
+        if not isinstance(name, str):
+            raise PipelineRunInvalid(f"{where}.workspaces[{i}].name: required")
+        if name in options.workspaces:
+            bindings[name] = {"name": name, "hostPath": {"path": str(options.workspaces[name])}}
+        elif name in given_map:
+            bindings[name] = dict(given_map[name])
+        elif d.get("optional"):
+            bindings[name] = None
+        else:
+            raise PipelineRunInvalid(f"spec.workspaces: the pipeline requires workspace {name!r}; "
+                                     f"bind it with -w {name}=DIR or in spec.workspaces")
+    extra = sorted(set(given_map) - set(bindings))
+    if extra:
+        raise PipelineRunInvalid(f"spec.workspaces: {extra[0]!r} is not a workspace of the "
+                                 "pipeline")
+    return bindings
