@@ -13,6 +13,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Mapping
 from typing import IO
 
 from .redaction import Redactor
@@ -60,20 +61,28 @@ class StepLogger:
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self._logger = logger or logging.getLogger(STEP_LOGGER)
 
-    def log(self, level: int, msg: str, *, target: str | None = None, exc_info: bool = False, **fields: object) -> None:
-        self._logger.log(level, "%s", msg, extra={"target": target, "fields": fields}, exc_info=exc_info)
+    def emit(
+        self,
+        level: int,
+        msg: str,
+        *,
+        target: str | None = None,
+        fields: Mapping[str, object] | None = None,
+        exc_info: bool = False,
+    ) -> None:
+        self._logger.log(level, "%s", msg, extra={"target": target, "fields": dict(fields or {})}, exc_info=exc_info)
 
     def debug(self, msg: str, *, target: str | None = None, **fields: object) -> None:
-        self.log(logging.DEBUG, msg, target=target, **fields)
+        self.emit(logging.DEBUG, msg, target=target, fields=fields)
 
     def info(self, msg: str, *, target: str | None = None, **fields: object) -> None:
-        self.log(logging.INFO, msg, target=target, **fields)
+        self.emit(logging.INFO, msg, target=target, fields=fields)
 
     def warning(self, msg: str, *, target: str | None = None, **fields: object) -> None:
-        self.log(logging.WARNING, msg, target=target, **fields)
+        self.emit(logging.WARNING, msg, target=target, fields=fields)
 
     def error(self, msg: str, *, target: str | None = None, **fields: object) -> None:
-        self.log(logging.ERROR, msg, target=target, **fields)
+        self.emit(logging.ERROR, msg, target=target, fields=fields)
 
 
 class _StepHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -32,7 +32,15 @@ def _timeout_adapter_class() -> type:
             self.deadline = deadline
             super().__init__(**kwargs)
 
-        def send(self, request: typing.Any, stream: bool = False, timeout: typing.Any = None, **kwargs: typing.Any) -> typing.Any:
+        def send(
+            self,
+            request: typing.Any,
+            stream: bool = False,
+            timeout: typing.Any = None,
+            verify: typing.Any = True,
+            cert: typing.Any = None,
+            proxies: typing.Any = None,
+        ) -> typing.Any:
             self.deadline.check(f"{request.method} {request.url}")
             if timeout is None:
                 timeout = self.default_timeout
@@ -40,7 +48,7 @@ def _timeout_adapter_class() -> type:
                 timeout = tuple(self.deadline.cap(part) for part in timeout)
             else:
                 timeout = self.deadline.cap(timeout)
-            return super().send(request, stream=stream, timeout=timeout, **kwargs)
+            return super().send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
 
     return TimeoutAdapter
 

@@ -24,8 +24,9 @@ class _RetryAfterOrBackoff(tenacity.wait.wait_base):
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
         outcome = retry_state.outcome
-        if outcome is not None and outcome.failed:
-            retry_after = retry_after_of(outcome.exception())
+        error = outcome.exception() if outcome is not None and outcome.failed else None
+        if error is not None:
+            retry_after = retry_after_of(error)
             if retry_after is not None:
                 return retry_after
         return self.backoff(retry_state)

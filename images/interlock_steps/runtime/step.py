@@ -150,10 +150,12 @@ def _build_step(
 def _report_failure(log: StepLogger, error: Exception, audit: AuditLog | None, step: str) -> int:
     code = _exit_code_for(error)
     if isinstance(error, StepError):
-        log.error(error.message, error=type(error).__name__, exit_code=int(code), **error.fields)
+        fields = {"error": type(error).__name__, "exit_code": int(code), **error.fields}
+        log.emit(logging.ERROR, error.message, fields=fields)
     else:
         # Not an expected failure: keep the (redacted) traceback, it is a bug to fix.
-        log.log(logging.ERROR, f"unexpected error: {error}", error=type(error).__name__, exit_code=int(code), exc_info=True)
+        fields = {"error": type(error).__name__, "exit_code": int(code)}
+        log.emit(logging.ERROR, f"unexpected error: {error}", fields=fields, exc_info=True)
     if audit is not None:
         audit.record("step", step, "failed", error=type(error).__name__, message=str(error), exit_code=int(code))
     return int(code)
