@@ -31,6 +31,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # "token x" only when x looks like a credential (long, with a digit), so that
     # "token refreshed" in a log message stays readable.
     (re.compile(r"(?i)\b(token)\s+(?=[A-Za-z._~+/=-]*\d)[A-Za-z0-9._~+/=-]{12,}"), rf"\1 {MASK}"),
+    # Credentials in a URL: scheme://user:password@host
+    (re.compile(r"(://[^/\s:@]+:)[^@\s/]+@"), rf"\1{MASK}@"),
     # access_token=x, "client_secret": "x", password: x (JSON bodies, query strings).
     (
         re.compile(

@@ -23,12 +23,13 @@ SECRET = "s3cr3t-VALUE-42"
         '{"access_token":"tok-123456","token_type":"Bearer"}',
         "GET /login?client_id=a&client_secret=zzz999&x=1",
         "password: hunter22",
+        "connecting to https://svc:pa55word@127.0.0.1:8443/api",
     ],
 )
 def test_credential_patterns_are_masked(text):
     redacted = Redactor().redact(text)
     assert MASK in redacted
-    for credential in ("eyJhbGciOiJIUzI1NiJ9", "ghp_abcdefghijklmnop1234", "abc.def", "abcdef123", "tok-123456", "zzz999", "hunter22"):
+    for credential in ("eyJhbGciOiJIUzI1NiJ9", "ghp_abcdefghijklmnop1234", "abc.def", "abcdef123", "tok-123456", "zzz999", "hunter22", "pa55word"):
         assert credential not in redacted
 
 
