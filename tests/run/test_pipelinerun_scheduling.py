@@ -60,9 +60,14 @@ class FakeExecutor:
         return [c["metadata"]["labels"]["tekton.dev/pipelineTask"] for c in self.calls]
 
 
-def task(name, **extra):
-    return {"name": name, "taskSpec": {"steps": [{"name": "s", "image": "x", "script": "true"}]},
-            **extra}
+def task(name, results=(), **extra):
+    """A pipeline task with an embedded Task declaring `results` (names, or (name, type))."""
+    declared = [{"name": r} if isinstance(r, str) else {"name": r[0], "type": r[1]}
+                for r in results]
+    spec = {"steps": [{"name": "s", "image": "x", "script": "true"}]}
+    if declared:
+        spec["results"] = declared
+    return {"name": name, "taskSpec": spec, **extra}
 
 
 def pipelinerun(tasks, final=(), **spec):
@@ -91,7 +96,7 @@ def skips(out):
 def test_run_after_and_result_references_order_tasks():
     pr = pipelinerun([
         task("c", params=[{"name": "x", "value": "$(tasks.b.results.out)"}]),
-        task("b", runAfter=["a"]),
+        task("b", runAfter=["a"], results=["out"]),
         task("a"),
     ])
     out, fake = run(pr, {"b": Behaviour(results={"out": "from-b"})}, parallel=1)
@@ -165,7 +170,7 @@ def test_failure_stops_the_run_and_skips_waiting_tasks():
 
 def test_when_skip_skips_only_the_guarded_task_and_result_readers():
     pr = pipelinerun([
-        task("guarded", when=[{"input": "$(params.mode)", "operator": "in", "values": ["full"]}]),
+        task("guarded", results=["r"], when=[{"input": "$(params.mode)", "operator": "in", "values": ["full"]}]),
         task("ordered", runAfter=["guarded"]),
         task("reader", params=[{"name": "r", "value": "$(tasks.guarded.results.r)"}]),
         task("grandchild", runAfter=["reader"]),
@@ -181,7 +186,7 @@ def test_when_skip_skips_only_the_guarded_task_and_result_readers():
 
 def test_when_with_results_and_notin_and_array_values():
     pr = pipelinerun([
-        task("probe"),
+        task("probe", results=["env"]),
         task("deploy", when=[{"input": "$(tasks.probe.results.env)", "operator": "in",
                               "values": ["$(params.envs[*])"]}]),
         task("rollback", when=[{"input": "$(tasks.probe.results.env)", "operator": "notin",
@@ -203,8 +208,8 @@ def test_when_rejects_cel_and_bad_operator():
 # ---- finally ----
 
 def test_finally_runs_after_success_and_skips_on_missing_results():
-    pr = pipelinerun([task("a"), task("b", when=[{"input": "x", "operator": "in",
-                                                  "values": ["y"]}])],
+    pr = pipelinerun([task("a"), task("b", results=["r"], when=[{"input": "x", "operator": "in",
+                                                                 "values": ["y"]}])],
                      final=[task("cleanup"),
                             task("needs-b", params=[{"name": "v", "value": "$(tasks.b.results.r)"}]),
                             task("only-on-failure", when=[{"input": "$(tasks.status)",
@@ -226,7 +231,7 @@ def test_finally_cannot_use_run_after_or_read_other_finally_results():
     with pytest.raises(PipelineRunInvalid, match="runAfter"):
         run(pipelinerun([task("a")], final=[task("f", runAfter=["a"])]))
     with pytest.raises(PipelineRunInvalid, match="finally task 'f'"):
-        run(pipelinerun([task("a")], final=[task("f"), task(
+        run(pipelinerun([task("a")], final=[task("f", results=["r"]), task(
             "g", params=[{"name": "x", "value": "$(tasks.f.results.r)"}])]))
     with pytest.raises(PipelineRunInvalid, match="only available in finally"):
         run(pipelinerun([task("a", params=[{"name": "x", "value": "$(tasks.status)"}])]))
@@ -289,7 +294,7 @@ def test_task_timeout_is_passed_to_the_taskrun():
 
 def test_matrix_fans_out_and_aggregates_results():
     pr = pipelinerun([
-        task("build", matrix={"params": [{"name": "os", "value": ["linux", "mac"]},
+        task("build", results=["os"], matrix={"params": [{"name": "os", "value": ["linux", "mac"]},
                                          {"name": "arch", "value": "$(params.arches)"}]},
              params=[{"name": "tag", "value": "v1"}]),
         task("collect", params=[{"name": "all", "value": "$(tasks.build.results.os[*])"},
@@ -367,8 +372,9 @@ def test_params_context_and_propagation_into_embedded_task_spec():
 
 
 def test_pipeline_results_and_missing_ones_left_out():
-    pr = pipelinerun([task("a"), task("b", when=[{"input": "1", "operator": "in",
-                                                  "values": ["2"]}])],
+    pr = pipelinerun([task("a", results=["d"]),
+                      task("b", results=["r"], when=[{"input": "1", "operator": "in",
+                                                      "values": ["2"]}])],
                      results=[{"name": "digest", "value": "sha:$(tasks.a.results.d)"},
                               {"name": "never", "value": "$(tasks.b.results.r)"}])
     out, _ = run(pr, {"a": Behaviour(results={"d": "abc"})})
@@ -377,6 +383,8 @@ def test_pipeline_results_and_missing_ones_left_out():
 
 def test_workspaces_are_mapped_to_task_names_with_sub_path(tmp_path):
     t = task("a", workspaces=[{"name": "src", "workspace": "shared", "subPath": "$(params.dir)"}])
+    t["taskSpec"]["workspaces"] = [{"name": "src"}]
+    (tmp_path / "app").mkdir()
     pr = pipelinerun([t], params=[{"name": "dir", "default": "app"}],
                      workspaces=[{"name": "shared"}])
     fake = FakeExecutor()
@@ -399,3 +407,31 @@ def test_ctrl_c_cancels_running_tasks():
                  {"slow": Behaviour(seconds=5)}, cancel=cancel)
     assert (out.status, out.reason) == (FALSE, "Cancelled")
     assert [t.reason for t in out.tasks] == ["TaskRunCancelled"]
+
+
+# ---- every task is checked before the first one runs ----
+
+def test_undeclared_result_and_task_param_errors_fail_before_anything_runs():
+    fake = FakeExecutor()
+    pr = pipelinerun([task("a", results=["digest"]),
+                      task("b", params=[{"name": "x", "value": "$(tasks.a.results.nope)"}])])
+    with pytest.raises(PipelineRunInvalid, match=r"tasks\[1\] \(b\).*tasks.a.results.nope.*"
+                                                 "does not declare"):
+        run_pipelinerun(pr, options=RunOptions(), executor=fake)
+    needs = task("c")
+    needs["taskSpec"]["params"] = [{"name": "required-one"}]
+    with pytest.raises(ValueError, match=r"tasks\[1\] \(c\).*required-one"):
+        run_pipelinerun(pipelinerun([task("a"), needs]), options=RunOptions(), executor=fake)
+    assert fake.calls == []
+
+
+def test_dry_run_plans_every_task_with_placeholder_results():
+    pr = pipelinerun([task("a", results=["digest"]),
+                      task("b", params=[{"name": "x", "value": "$(tasks.a.results.digest)"}],
+                           when=[{"input": "$(params.go)", "operator": "in", "values": ["no"]}])],
+                     params=[{"name": "go", "default": "yes"}])
+    fake = FakeExecutor()
+    out = run_pipelinerun(pr, options=RunOptions(dry_run=True), executor=fake)
+    assert [c["metadata"]["name"] for c in fake.calls] == ["pr-a", "pr-b"]
+    assert fake.calls[1]["spec"]["params"] == [{"name": "x", "value": "<tasks.a.results.digest>"}]
+    assert (out.status, out.reason) == ("Unknown", "DryRun")

@@ -23,17 +23,26 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import copy
+import dataclasses
+import json
+import shutil
+import tempfile
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
+import yaml
+
 from interlock.run import dag, matrix as matrix_mod, timeouts as timeouts_mod, when as when_mod
+from interlock.run.errors import InvalidRun
 from interlock.run.options import RunOptions
 from interlock.run.outcome import (COMPLETED, FAILED, FALSE, PIPELINERUN_CANCELLED,
-                                   PIPELINERUN_TIMEOUT, SUCCEEDED, TASKRUN_CANCELLED, TRUE,
-                                   UNKNOWN, PipelineRunOutcome, SkippedTask, TaskRunOutcome, now)
+                                   PIPELINERUN_TIMEOUT, SUCCEEDED, TASKRUN_CANCELLED,
+                                   TASKRUN_VALIDATION_FAILED, TRUE, UNKNOWN, PipelineRunOutcome,
+                                   SkippedTask, TaskRunOutcome, now)
 from interlock.run.variables import (InvalidReference, UndeclaredReference, lookup, references,
                                      substitute)
 
@@ -89,6 +98,7 @@ class _TaskState:
     cancels: list[threading.Event] = field(default_factory=list)
     timed_out: bool = False          # cancelled by a pipeline/tasks/finally timeout
     results: dict[str, Any] = field(default_factory=dict)
+    task_spec: dict | None = None    # the resolved Task spec
 
     @property
     def name(self) -> str:
@@ -111,15 +121,26 @@ def run_pipelinerun(pipelinerun: dict, *, options: RunOptions, log: LogFn | None
     input is invalid. `executor` replaces the container runner (tests use a fake)."""
     run = _PipelineRun(pipelinerun, options=options, log=log,
                        parallel=parallel or options.parallel or 2, cancel=cancel,
-                       executor=executor or _container_executor(options),
-                       params_override=params_override or {})
+                       executor=executor, params_override=params_override or {})
+    run.check_tasks()
     return run.execute()
 
 
-def _container_executor(options: RunOptions) -> Executor:
+def _task_options(options: RunOptions) -> RunOptions:
+    """Options for the pipeline's TaskRuns: `--timeout` is the pipeline's, not each task's;
+    -w and --task bind pipeline names, which the TaskRuns receive as hostPath bindings."""
+    return dataclasses.replace(options, timeout=None, workspaces={}, task_file=None,
+                               pipeline_file=None)
+
+
+def _container_executor(options: RunOptions, run_dir: Path | None, where: str) -> Executor:
+    from interlock.run.taskrun import run_taskrun  # the TaskRun runner (containers)
+    task_options = _task_options(options)
+
     def execute(taskrun: dict, cancel: threading.Event, log: LogFn | None) -> TaskRunOutcome:
-        from interlock.run.taskrun import run_taskrun  # the TaskRun runner (containers)
-        return run_taskrun(taskrun, options=options, log=log, cancel=cancel)
+        ptask = taskrun["metadata"]["labels"]["tekton.dev/pipelineTask"]
+        return run_taskrun(taskrun, options=task_options, log=log, cancel=cancel,
+                           run_dir=run_dir, where=f"{where} ({ptask})")
     return execute
 
 
@@ -304,9 +325,127 @@ class _PipelineRun:
                     return True
         return False
 
+    # ---- checking every task before anything runs ----
+
+    def _task_spec(self, s: _TaskState) -> dict:
+        """The Task a pipeline task runs (embedded or resolved from the catalog), cached."""
+        if s.task_spec is None:
+            from interlock.run.resolve import resolve_pipeline_task
+            s.task_spec = resolve_pipeline_task(s.spec, self.options, self._at(s)).spec
+        return s.task_spec
+
+    def _at(self, s: _TaskState) -> str:
+        section = "finally" if s.final else "tasks"
+        index = [t["name"] for t in self.pipeline_spec.get(section) or []].index(s.name)
+        return f"{self.where}.{section}[{index}] ({s.name})"
+
+    def _placeholder_variables(self, task: Mapping, final: bool) -> dict[str, Any]:
+        """Variables as they will be at run time, task results standing in as placeholders of
+        their declared type, so that every reference and type can be checked up front."""
+        v = self._base_variables(task)
+        for name in self.dag_names:
+            s = self.states[name]
+            fanned = bool(s.spec.get("matrix"))
+            for r in self._task_spec(s).get("results") or []:
+                ref = f"tasks.{name}.results.{r.get('name')}"
+                kind = r.get("type") or "string"
+                value: Any = (["<" + ref + "[*]>"] if kind == "array" else
+                              _AnyKey(ref) if kind == "object" else f"<{ref}>")
+                v[ref] = [value] if fanned and kind == "string" else value
+                if fanned:
+                    v[f"tasks.{name}.matrix.{r.get('name')}.length"] = f"<{ref}.length>"
+            if fanned:
+                v[f"tasks.{name}.matrix.length"] = f"<tasks.{name}.matrix.length>"
+            if final:
+                v[f"tasks.{name}.status"] = SUCCEEDED
+        if final:
+            v["tasks.status"] = SUCCEEDED
+        return v
+
+    def check_tasks(self) -> None:
+        """Resolve every task, check result references against what the producing tasks
+        declare, and plan each TaskRun (params, types, workspaces, steps) without running it."""
+        from interlock.run.taskrun import plan_taskrun
+        options = _task_options(self.options)
+        for name in self.dag_names + self.final_names:
+            s = self.states[name]
+            at = self._at(s)
+            variables = self._placeholder_variables(s.spec, s.final)
+            try:
+                substitute(copy.deepcopy(s.spec.get("when") or []), variables)
+                runs = self._taskruns(s, variables)
+            except (UndeclaredReference, InvalidReference) as e:
+                hint = (" (the task it names does not declare that result)"
+                        if getattr(e, "name", "").startswith("tasks.") else "")
+                raise PipelineRunInvalid(f"{at}: {e}{hint}") from None
+            except matrix_mod.MatrixInvalid as e:
+                raise PipelineRunInvalid(f"{at}.matrix: {e}") from None
+            for tr in runs[:1]:
+                with tempfile.TemporaryDirectory(prefix="interlock-check-") as tmp:
+                    plan_taskrun(tr, options=options, run_folder=Path(tmp), where=at)
+
     # ---- scheduling ----
 
     def execute(self) -> PipelineRunOutcome:
+        if self.options.dry_run:
+            return self._dry_run()
+        folder = self._run_folder()
+        keep = self.options.keep
+        try:
+            self._share_claims(folder)
+            if self.executor is None:
+                self.executor = _container_executor(self.options, folder, self.where)
+            outcome = self._schedule_all()
+            if keep:
+                outcome.run_dir = str(folder)
+                (folder / "pipeline.yaml").write_text(yaml.safe_dump(
+                    {"params": self.params, "spec": self.pipeline_spec}, sort_keys=False))
+                (folder / "outcome.json").write_text(json.dumps(outcome.to_dict(), indent=2))
+            return outcome
+        finally:
+            if not keep:
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _run_folder(self) -> Path:
+        parent = self.options.run_dir
+        if parent is None:
+            return Path(tempfile.mkdtemp(prefix=f"interlock-{self.name}-"))
+        parent = Path(parent)
+        parent.mkdir(parents=True, exist_ok=True)
+        folder = parent / self.name
+        if folder.exists():
+            folder = parent / f"{self.name}-{uuid.uuid4().hex[:6]}"
+        folder.mkdir()
+        return folder
+
+    def _share_claims(self, folder: Path) -> None:
+        """A persistentVolumeClaim/volumeClaimTemplate workspace is one volume for the whole
+        PipelineRun: a folder of the run shared by its tasks (emptyDir stays per TaskRun)."""
+        for name, binding in self.workspaces.items():
+            if binding and ("persistentVolumeClaim" in binding or "volumeClaimTemplate" in binding):
+                shared = folder / "workspaces" / name
+                shared.mkdir(parents=True, exist_ok=True)
+                shared.chmod(0o777)
+                self.workspaces[name] = {"name": name, "hostPath": {"path": str(shared)},
+                                         **({"subPath": binding["subPath"]}
+                                            if binding.get("subPath") else {})}
+
+    def _dry_run(self) -> PipelineRunOutcome:
+        """Plan every TaskRun in order, results standing in as placeholders; run nothing."""
+        started = now()
+        executor = self.executor or _container_executor(self.options, None, self.where)
+        tasks: list[TaskRunOutcome] = []
+        for name in self.dag_names + self.final_names:
+            s = self.states[name]
+            for tr in self._taskruns(s, self._placeholder_variables(s.spec, s.final)):
+                out = executor(tr, threading.Event(), self.log)
+                out.pipeline_task = name
+                tasks.append(out)
+        return PipelineRunOutcome(name=self.name, pipeline=self.pipeline_name, status=UNKNOWN,
+                                  reason="DryRun", message="nothing was run (--dry-run)",
+                                  tasks=tasks, started=started, finished=now())
+
+    def _schedule_all(self) -> PipelineRunOutcome:
         self.started = now()
         self.t0 = time.monotonic()
         self.finally_t0: float | None = None
@@ -493,7 +632,12 @@ class _PipelineRun:
             tr["metadata"]["annotations"][CONTEXT_ANNOTATIONS["task.retry-count"]] = str(attempt)
             if attempt:
                 self._say(f"{label}: retry {attempt} of {retries}")
-            outcome = self.executor(tr, cancel, log)
+            try:
+                outcome = self.executor(tr, cancel, log)
+            except InvalidRun as e:  # found only at run time (e.g. a result's value): fail it
+                outcome = TaskRunOutcome(name=tr["metadata"]["name"], task=_task_name(s.spec),
+                                         status=FALSE, reason=TASKRUN_VALIDATION_FAILED,
+                                         message=str(e), started=now(), finished=now())
             outcome.retry_count = attempt
             if outcome.succeeded or cancel.is_set():
                 break
@@ -629,6 +773,20 @@ class _PipelineRun:
             except (UndeclaredReference, InvalidReference):
                 continue
         return out
+
+
+class _AnyKey(dict):
+    """Placeholder of an object result: any key reads as a placeholder string."""
+
+    def __init__(self, ref: str):
+        super().__init__()
+        self.ref = ref
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+    def __getitem__(self, key: str) -> str:
+        return f"<{self.ref}.{key}>"
 
 
 def _task_name(t: Mapping) -> str:

@@ -5,13 +5,13 @@ timeout. The default pipeline timeout is 1h (config-defaults `default-timeout-mi
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Mapping
 
+from interlock.run.durations import parse_duration
+from interlock.run.errors import InvalidRun
+
 DEFAULT_PIPELINE = 3600.0
-_UNIT = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
-_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 
 
 class TimeoutInvalid(ValueError):
@@ -19,20 +19,11 @@ class TimeoutInvalid(ValueError):
 
 
 def parse(text: object, where: str) -> float:
-    """Seconds in a Go duration string; raises TimeoutInvalid naming the field."""
-    if not isinstance(text, str) or not text:
-        raise TimeoutInvalid(f"{where}: {text!r} is not a duration (e.g. \"1h\", \"90s\")")
-    if text == "0":
-        return 0.0
-    pos, total = 0, 0.0
-    for m in _PART.finditer(text):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNIT[m.group(2)]
-        pos = m.end()
-    if pos != len(text):
-        raise TimeoutInvalid(f"{where}: {text!r} is not a duration (e.g. \"1h\", \"90s\")")
-    return total
+    """Seconds in a Go duration string (0 = no timeout); raises TimeoutInvalid naming the field."""
+    try:
+        return parse_duration(text, where) or 0.0
+    except InvalidRun as e:
+        raise TimeoutInvalid(str(e)) from None
 
 
 def go_format(seconds: float) -> str:
