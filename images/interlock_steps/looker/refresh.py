@@ -15,6 +15,19 @@ from . import datagroups, pdt, warming
 from .client import connect
 from .report import fail_on, too_many, write_report
 
+class Stopwatch:
+    """Seconds spent in each phase, for the report."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.monotonic()
+
+    def lap(self, phase: str) -> None:
+        now = time.monotonic()
+        self.laps[phase] = round(now - self._last, 3)
+        self._last = now
+
+
 PARAMS = [
     rt.param("datagroups", rt.string_list, default=[], help="datagroup ids or model::name, comma-separated"),
     rt.param("datagroup-action", default="trigger", help="trigger (triggered_at=now) or reset (stale_before=now)"),
@@ -46,10 +59,12 @@ def main(step: rt.Step) -> None:
     validate(step)
     # PATCH of a datagroup to a timestamp and creating identical queries are safe to repeat.
     client = connect(step, idempotent=True)
+    clock = Stopwatch()
     # 1. Resolve every target first: nothing changes if one is unknown.
     groups = datagroups.resolve(client, p.datagroups)
     skipped: list[dict] = []
     tiles = [t for d in p.dashboard_ids for t in warming.dashboard_tiles(client, d, skipped=skipped)]
+    clock.lap("resolve")
     step.log.info("plan", datagroups=len(groups), pdts=len(p.pdt_views), dashboards=len(p.dashboard_ids),
                   tiles=len(tiles), queries=len({t.query_id for t in tiles}))
     if step.dry_run:
@@ -68,12 +83,15 @@ def main(step: rt.Step) -> None:
     for g in groups:
         updated.append(datagroups.update(client, g, p.datagroup_action, now))
         step.record(f"{p.datagroup_action} datagroup", g.label)
+    clock.lap("datagroups")
     builds = pdt.rebuild(client, p.pdt_model, p.pdt_views, force_full_incremental=p.force_full_incremental,
                          deadline=step.deadline, log=step.log.info, sleep=step.sleep) if p.pdt_views else []
     for b in builds:
         step.record("rebuild pdt", b.target, "ok" if b.ok else b.status, message=b.message)
+    clock.lap("pdts")
     outcomes = warming.warm(client, tiles, concurrency=p.concurrency, query_timeout=p.query_timeout,
                             deadline=step.deadline, log=step.log.info, sleep=step.sleep)
+    clock.lap("warm")
     failed_queries = {o.tile.query_id for o in outcomes if not o.ok}
     queries = {o.tile.query_id for o in outcomes}
     failed_builds = [b for b in builds if not b.ok]
@@ -82,7 +100,8 @@ def main(step: rt.Step) -> None:
                "tiles": len(tiles), "queries": len(queries), "failed_queries": sorted(failed_queries)[:20],
                "skipped_tiles": len(skipped)}
     report = {"datagroups": updated, "pdt_builds": [b.report() for b in builds],
-              "tiles": [o.report() for o in outcomes], "skipped": skipped, "summary": summary}
+              "tiles": [o.report() for o in outcomes], "skipped": skipped, "summary": summary,
+              "seconds": clock.laps}
     write_report(p.report_dir, "looker-refresh.json", report, step.log)
     step.results.write(**{"datagroups-updated": str(len(updated)), "pdts-built": str(len(builds) - len(failed_builds)),
                           "queries-run": str(len(queries)), "queries-failed": str(len(failed_queries)),

@@ -60,6 +60,12 @@ class SpecViolation:
     problems: list[str] = field(default_factory=list)
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a client opening 10+ connections at once
+    # would see SYNs dropped and retried a second later, a delay real Looker does not have.
+    request_queue_size = 128
+
+
 class FakeLooker:
     """A Looker API 4.0 look-alike for tests. Not thread-safe to reconfigure while serving
     except through `faults`, `expire_tokens()` and the state lock."""
@@ -85,7 +91,7 @@ class FakeLooker:
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> "FakeLooker":
         handler = type("FakeLookerHandler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer((self._host, self._port), handler)
+        self._server = _Server((self._host, self._port), handler)
         self._server.daemon_threads = True
         # A short poll interval keeps stop() fast (shutdown waits for the current poll).
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="fake-looker", daemon=True)
