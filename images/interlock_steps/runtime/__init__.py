@@ -31,6 +31,8 @@ What the Step gives (`step.`...):
               Tekton's 4096-byte termination message (all results of the step,
               counted as Tekton encodes them); too large or holding a secret: refused
               with an error naming each result and its size, never truncated.
+              Each result goes to the path the Task passes as
+              RESULT_PATH_<NAME>=$(results.<name>.path), else <results-dir>/<name>.
   audit       JSON lines appended to <AUDIT_DIR>/audit.jsonl when the workspace is
               bound (`--audit-dir` / AUDIT_DIR non-empty); `record()` and `plan()` write it.
   secret(v)   register a value fetched at run time for redaction.

@@ -27,6 +27,7 @@ from .redaction import Redactor
 
 TERMINATION_MESSAGE_LIMIT = 4096
 DEFAULT_RESULTS_DIR = "/tekton/results"
+RESULT_PATH_PREFIX = "RESULT_PATH_"
 
 # Tekton's result.RunResult types: 1 = task result, 3 = internal (StartedAt).
 TASK_RESULT_TYPE = 1
@@ -90,18 +91,27 @@ class Results:
         *,
         redactor: Redactor,
         limit: int = TERMINATION_MESSAGE_LIMIT,
+        environ: Mapping[str, str] | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.redactor = redactor
         self.limit = limit
+        # A Task hands each result's path over as RESULT_PATH_<NAME>=$(results.<name>.path), so
+        # the YAML says which results the step writes; without one, <directory>/<name>.
+        self.paths = {key[len(RESULT_PATH_PREFIX):]: Path(value) for key, value in (environ or {}).items()
+                      if key.startswith(RESULT_PATH_PREFIX) and value}
+
+    def path(self, name: str) -> Path:
+        return self.paths.get(name.upper().replace("-", "_").replace(".", "_"), self.directory / name)
 
     def _existing(self, replacing: Mapping[str, str]) -> dict[str, str]:
-        if not self.directory.is_dir():
-            return {}
         existing = {}
-        for path in sorted(self.directory.iterdir()):
-            if path.is_file() and path.name not in replacing and _RESULT_NAME.match(path.name):
-                existing[path.name] = path.read_text(encoding="utf-8", errors="replace")
+        for folder in sorted({self.directory, *(p.parent for p in self.paths.values())}):
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.iterdir()):
+                if path.is_file() and path.name not in replacing and _RESULT_NAME.match(path.name):
+                    existing[path.name] = path.read_text(encoding="utf-8", errors="replace")
         return existing
 
     def check(self, values: Mapping[str, ResultValue]) -> dict[str, str]:
@@ -138,10 +148,11 @@ class Results:
     def write(self, values: Mapping[str, ResultValue] | None = None, /, **named: ResultValue) -> None:
         """Write all of these results, or none of them (any check failing raises)."""
         encoded = self.check({**(values or {}), **named})
-        self.directory.mkdir(parents=True, exist_ok=True)
         for name, text in encoded.items():
+            target = self.path(name)
+            target.parent.mkdir(parents=True, exist_ok=True)
             # Write-then-rename: a half-written result is never visible to Tekton.
-            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{name}.")
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{name}.")
             with os.fdopen(handle, "w", encoding="utf-8") as result_file:
                 result_file.write(text)
-            os.replace(temporary, self.directory / name)
+            os.replace(temporary, target)

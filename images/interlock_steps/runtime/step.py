@@ -140,7 +140,7 @@ def _build_step(
         policy=policy,
         deadline=Deadline(policy.deadline, clock=clock),
         log=log,
-        results=Results(values.results_dir, redactor=redactor),
+        results=Results(values.results_dir, redactor=redactor, environ=environ),
         audit=AuditLog(values.audit_dir or None, task=task, step=step, redactor=redactor),
         redactor=redactor,
         sleep=sleep,
