@@ -43,8 +43,7 @@ def build_one(spec: ImageSpec, no_cache: bool, log: Log) -> Result:
             "--build-arg", f"VERSION={spec.ref.rsplit(':', 1)[1]}",
             "--build-arg", f"REVISION={prov.revision}",
             "--build-arg", f"SOURCE={prov.source}",
-            "--build-arg", f"CREATED={prov.created}",
-            "--build-arg", f"SOURCE_DATE_EPOCH={prov.epoch}"]
+            "--build-arg", f"CREATED={prov.created}"]
     if spec.parent:
         args += ["--build-arg", f"BASE={SPECS[spec.parent].ref}"]
     if no_cache:

@@ -23,9 +23,11 @@ INSTALLER = Path(__file__).with_name("installer.txt")
 # The pins are compiled for this target (see requirements/README or the uv command there).
 TARGET = ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
           "--platform", "manylinux_2_36_x86_64"]
-# What the project wheel is built from: nothing else in the tree goes into it.
+# What the project wheel is built from. Only the step code: the `interlock` CLI (scripts/) is a
+# developer tool, changes often and needs click, so images leave it out (its folder stays empty).
 PROJECT_FILES = ["pyproject.toml", "README.md"]
-PROJECT_PACKAGES = [("scripts", "interlock"), ("images", "interlock_steps")]
+PROJECT_PACKAGES = [("images", "interlock_steps")]
+EMPTY_FOLDERS = ["scripts"]
 
 
 class WheelError(RuntimeError):
@@ -59,6 +61,8 @@ def project_wheel(dest: Path, installer: Path) -> Path:
         src.mkdir()
         for name in PROJECT_FILES:
             shutil.copy2(ROOT / name, src / name)
+        for folder in EMPTY_FOLDERS:
+            (src / folder).mkdir()
         for parent, package in PROJECT_PACKAGES:
             shutil.copytree(ROOT / parent / package, src / parent / package,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
