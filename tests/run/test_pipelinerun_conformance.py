@@ -1,0 +1,153 @@
+"""PipelineRun conformance: Tekton v1 pipeline semantics, run in real containers of the tools image.
+
+Each test runs a PipelineRun from tests/run/pipelineruns/ and asserts on result values,
+statuses, reasons and skip reasons as Tekton reports them, not only on success.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import TOOLS_ALIAS, leftover_containers
+
+pytestmark = pytest.mark.containers
+
+PIPELINERUNS = Path(__file__).parent / "pipelineruns"
+
+
+@pytest.fixture
+def run_pipeline(tools_image, tmp_path):
+    """run_pipeline(name, **RunOptions fields) -> (PipelineRunOutcome, log lines)."""
+    from interlock.run.options import RunOptions
+    from interlock.run.pipelinerun import run_pipelinerun
+    from interlock.run.resolve import load_run
+
+    def run(name: str, **fields):
+        lines: list[str] = []
+        options = RunOptions(image_map={TOOLS_ALIAS: tools_image},
+                             run_dir=fields.pop("run_dir", tmp_path / "runs"), **fields)
+        outcome = run_pipelinerun(load_run(PIPELINERUNS / f"{name}.yaml"), options=options,
+                                  log=lambda t, s, line: lines.append(f"[{t}/{s}] {line}"))
+        return outcome, lines
+    return run
+
+
+def by_task(outcome):
+    return {t.pipeline_task: t for t in outcome.tasks}
+
+
+def skip_reasons(outcome):
+    return {s.name: s.reason for s in outcome.skipped}
+
+
+def test_diamond_dag_params_shared_workspace_context_and_results(run_pipeline):
+    out, _ = run_pipeline("diamond")
+    assert (out.status, out.reason) == ("True", "Succeeded"), out.message
+    assert out.message == "Tasks Completed: 4 (Failed: 0, Cancelled 0), Skipped: 0"
+    t = by_task(out)
+    assert t["fetch"].results == {"first": "alpha", "run": "diamond/diamond-fetch"}
+    assert t["left"].results == {"size": "5"}      # len("alpha"), through a result reference
+    assert t["right"].results == {"size": "3"}     # words in the shared workspace file
+    # the two branches ran at the same time (--parallel 2), after fetch and before join
+    left, right = t["left"], t["right"]
+    assert left.started < right.finished and right.started < left.finished
+    assert t["fetch"].finished <= min(left.started, right.started)
+    assert t["join"].started >= max(left.finished, right.finished)
+    assert out.results == {"joined": "5|3|example.test:8443|hello alpha beta", "sizes": "5+3"}
+
+
+def test_when_failure_stopping_and_finally_statuses(run_pipeline):
+    out, lines = run_pipeline("failure-finally")
+    assert (out.status, out.reason) == ("False", "Failed")
+    assert out.message == "Tasks Completed: 5 (Failed: 1, Cancelled 0), Skipped: 5"
+    assert skip_reasons(out) == {
+        "gate": "When Expressions evaluated to false",
+        "reads-gate": "Results were missing",
+        "after-break": "PipelineRun was stopping",
+        "on-success": "When Expressions evaluated to false",
+        "needs-gate": "Results were missing",
+    }
+    t = by_task(out)
+    assert t["breaks"].reason == "Failed" and t["breaks"].steps[0].exit_code == 3
+    assert t["after-gate"].succeeded            # ordering after a when-skipped task still runs
+    assert t["on-failure"].succeeded
+    # $(tasks.status) $(tasks.probe.status) $(tasks.breaks.status) $(tasks.gate.status)
+    assert t["report"].results == {"summary": "Failed Succeeded Failed None "}
+    assert "[breaks/fail] breaking" in lines
+
+
+def test_retries_and_retry_count(run_pipeline):
+    out, _ = run_pipeline("retries")
+    t = by_task(out)
+    assert t["flaky"].succeeded and t["flaky"].retry_count == 1
+    assert t["flaky"].results == {"attempt": "1", "retries": "2"}
+    assert (t["hopeless"].reason, t["hopeless"].retry_count) == ("Failed", 1)
+    assert (out.status, out.reason) == ("False", "Failed")
+
+
+def test_task_timeout_and_tasks_timeout(run_pipeline):
+    out, _ = run_pipeline("timeouts")
+    t = by_task(out)
+    assert t["too-slow"].reason == "TaskRunTimeout"
+    assert t["long"].reason == "TaskRunCancelled"
+    assert "timed out" in t["long"].message
+    assert skip_reasons(out) == {"after-too-slow": "PipelineRun was stopping"}
+    assert t["cleanup"].results == {"done": "yes"}     # finally still runs after timeouts.tasks
+    assert (out.status, out.reason) == ("False", "Failed")
+    assert out.message == "Tasks Completed: 3 (Failed: 2, Cancelled 0), Skipped: 1"
+
+
+def test_pipeline_timeout_cancels_and_leaves_no_containers(run_pipeline):
+    out, _ = run_pipeline("pipeline-timeout")
+    assert (out.status, out.reason) == ("False", "PipelineRunTimeout")
+    assert out.message == 'PipelineRun "pipeline-timeout" failed to finish within "2s"'
+    assert by_task(out)["sleeper"].reason == "TaskRunCancelled"
+    assert skip_reasons(out) == {"cleanup": "PipelineRun timeout has been reached"}
+    assert (out.finished - out.started).total_seconds() < 15
+    assert leftover_containers() == []
+
+
+def test_matrix_fan_out_include_and_aggregated_results(run_pipeline):
+    out, _ = run_pipeline("matrix")
+    assert out.succeeded, out.message
+    builds = sorted((t for t in out.tasks if t.pipeline_task == "build"), key=lambda t: t.name)
+    assert [b.name for b in builds] == ["matrix-build-0", "matrix-build-1", "matrix-build-2"]
+    assert [b.results["id"] for b in builds] == ["linux-slim-1.0", "mac-full-1.0",
+                                                 "windows-full-1.0"]
+    assert by_task(out)["collect"].results == {
+        "summary": "3 linux-slim-1.0 mac-full-1.0 windows-full-1.0"}
+    assert out.results == {"ids": ["linux-slim-1.0", "mac-full-1.0", "windows-full-1.0"]}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "interlock", "run", *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_cli_pipelinerun_json_outcome_and_keep(tools_image, tmp_path):
+    proc = _cli(str(PIPELINERUNS / "matrix.yaml"), "--image-map", f"{TOOLS_ALIAS}={tools_image}",
+                "-o", "json", "--keep", "--run-dir", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-800:]
+    outcome = json.loads(proc.stdout)
+    assert outcome["condition"]["reason"] == "Succeeded"
+    assert outcome["results"]["ids"] == ["linux-slim-1.0", "mac-full-1.0", "windows-full-1.0"]
+    kept = Path(outcome["runDir"])
+    assert json.loads((kept / "outcome.json").read_text())["name"] == "matrix"
+    assert (kept / "pipeline.yaml").is_file()
+    assert {p.name for p in kept.iterdir()} >= {"matrix-build-0", "matrix-collect"}
+
+
+def test_cli_invalid_pipelinerun_exits_2_naming_file_and_field(tools_image):
+    before = leftover_containers()
+    proc = _cli(str(PIPELINERUNS / "invalid-result-ref.yaml"), "--image-map",
+                f"{TOOLS_ALIAS}={tools_image}")
+    assert proc.returncode == 2
+    assert "invalid-result-ref.yaml" in proc.stderr
+    assert "spec.pipelineSpec.tasks[1] (use)" in proc.stderr
+    assert "$(tasks.build.results.digset)" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert leftover_containers() == before
