@@ -102,13 +102,14 @@ def test_task_timeout_and_tasks_timeout(run_pipeline):
 
 
 def test_pipeline_timeout_cancels_and_leaves_no_containers(run_pipeline):
+    before = set(leftover_containers())   # other suites may run at the same time
     out, _ = run_pipeline("pipeline-timeout")
     assert (out.status, out.reason) == ("False", "PipelineRunTimeout")
     assert out.message == 'PipelineRun "pipeline-timeout" failed to finish within "2s"'
     assert by_task(out)["sleeper"].reason == "TaskRunCancelled"
     assert skip_reasons(out) == {"cleanup": "PipelineRun timeout has been reached"}
     assert (out.finished - out.started).total_seconds() < 15
-    assert leftover_containers() == []
+    assert not set(leftover_containers()) - before
 
 
 def test_matrix_fan_out_include_and_aggregated_results(run_pipeline):
@@ -150,4 +151,31 @@ def test_cli_invalid_pipelinerun_exits_2_naming_file_and_field(tools_image):
     assert "spec.pipelineSpec.tasks[1] (use)" in proc.stderr
     assert "$(tasks.build.results.digset)" in proc.stderr
     assert "Traceback" not in proc.stderr
-    assert leftover_containers() == before
+    assert not set(leftover_containers()) - set(before)
+
+
+def test_cli_ctrl_c_cancels_the_pipelinerun_and_removes_its_containers(tools_image):
+    import signal
+    import time
+    before = set(leftover_containers())
+    proc = subprocess.Popen([sys.executable, "-m", "interlock", "run",
+                             str(PIPELINERUNS / "pipeline-timeout.yaml"), "--timeout", "5m",
+                             "--image-map", f"{TOOLS_ALIAS}={tools_image}", "-o", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not [n for n in set(leftover_containers()) - before if n.endswith("-sleep")]:
+            assert time.monotonic() < deadline, "the sleeper step's container never started"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, stderr[-800:]
+    outcome = json.loads(stdout)
+    assert (outcome["condition"]["status"], outcome["condition"]["reason"]) == ("False", "Cancelled")
+    assert outcome["condition"]["message"] == 'PipelineRun "pipeline-timeout" was cancelled'
+    assert [t["condition"]["reason"] for t in outcome["tasks"]] == ["TaskRunCancelled"]
+    assert not set(leftover_containers()) - before

@@ -435,3 +435,15 @@ def test_dry_run_plans_every_task_with_placeholder_results():
     assert [c["metadata"]["name"] for c in fake.calls] == ["pr-a", "pr-b"]
     assert fake.calls[1]["spec"]["params"] == [{"name": "x", "value": "<tasks.a.results.digest>"}]
     assert (out.status, out.reason) == ("Unknown", "DryRun")
+
+
+def test_task_run_template_reaches_every_taskrun_and_unknown_pipeline_fields_are_refused():
+    pr = pipelinerun([task("a"), task("b")])
+    pr["spec"]["taskRunTemplate"] = {"podTemplate": {"securityContext": {"runAsUser": 1000}}}
+    _, fake = run(pr)
+    assert [c["spec"]["podTemplate"] for c in fake.calls] == [
+        {"securityContext": {"runAsUser": 1000}}] * 2
+    pr = pipelinerun([task("a")])
+    pr["spec"]["pipelineSpec"]["tasksTimeout"] = "1m"
+    with pytest.raises(PipelineRunInvalid, match="tasksTimeout"):
+        run(pr)

@@ -75,6 +75,9 @@ _TASK_FIELDS = {"name", "displayName", "description", "taskRef", "taskSpec", "pa
                 "runAfter", "when", "retries", "timeout", "matrix"}
 _SPEC_FIELDS = {"pipelineRef", "pipelineSpec", "params", "workspaces", "timeouts",
                 "taskRunTemplate", "status"}
+_PIPELINE_FIELDS = {"tasks", "finally", "params", "workspaces", "results", "description",
+                    "displayName"}
+_TEMPLATE_FIELDS = {"podTemplate", "serviceAccountName"}
 
 LogFn = Callable[[str, str, str], None]
 
@@ -179,6 +182,15 @@ class _PipelineRun:
         self.pipeline_name, pspec, where = self._pipeline_spec(spec)
         self.where = where
         self.pipeline_spec = pspec
+        unknown = set(pspec) - _PIPELINE_FIELDS
+        if unknown:
+            raise PipelineRunInvalid(f"{where}: field(s) {', '.join(sorted(unknown))} are not "
+                                     "supported by interlock run")
+        template = spec.get("taskRunTemplate") or {}
+        if not isinstance(template, dict) or set(template) - _TEMPLATE_FIELDS:
+            raise PipelineRunInvalid("spec.taskRunTemplate: only podTemplate and "
+                                     "serviceAccountName are supported")
+        self.template = template  # copied to every TaskRun, which checks podTemplate
         try:
             self.timeouts = timeouts_mod.resolve(spec, self.options.timeout)
         except timeouts_mod.TimeoutInvalid as e:
@@ -664,8 +676,8 @@ class _PipelineRun:
             s.results = matrix_mod.aggregate_results(per_run)
         elif per_run:
             s.results = dict(per_run[0])
-        status = "succeeded" if s.succeeded else "failed"
-        self._say(f"{name}: {status}")
+        reasons = sorted({o.reason for o in s.outcomes if o is not None and not o.succeeded})
+        self._say(f"{name}: " + ("succeeded" if s.succeeded else f"failed ({', '.join(reasons)})"))
         if s.failed and not s.final:
             self.stopping = True
 
@@ -695,6 +707,7 @@ class _PipelineRun:
             spec["workspaces"] = workspaces
         if "timeout" in t:
             spec["timeout"] = t["timeout"]
+        spec.update(copy.deepcopy(self.template))
         runs = []
         for i, combo in enumerate(combos):
             run_name = f"{self.name}-{t['name']}" + (f"-{i}" if t.get("matrix") else "")
