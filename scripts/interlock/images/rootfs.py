@@ -78,6 +78,8 @@ def extract_deb(deb: Path, root: Path, rules: list[str]) -> int:
                 continue
             dest = _inside(root, name)
             if member.isdir():
+                if dest.is_symlink():
+                    raise RootfsError(f"{deb.name}: {name}: folder would replace a symlink")
                 dest.mkdir(parents=True, exist_ok=True)
                 os.chmod(dest, member.mode & 0o7777)
             elif member.issym():

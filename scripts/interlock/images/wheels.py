@@ -20,9 +20,15 @@ from interlock.images.spec import BUILD, ImageSpec
 from interlock.paths import IMAGES, ROOT
 
 INSTALLER = Path(__file__).with_name("installer.txt")
-# The pins are compiled for this target (see requirements/README or the uv command there).
-TARGET = ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
-          "--platform", "manylinux_2_36_x86_64"]
+# The images run CPython 3.11 on Debian 12 (glibc 2.36, x86_64), whatever the host is. pip does
+# not widen an explicit --platform to older manylinux tags, so list every compatible one.
+GLIBC_MINOR = 36
+TARGET = ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311", "--abi", "abi3",
+          "--abi", "none",
+          *[arg for minor in range(GLIBC_MINOR, 4, -1)
+            for arg in ("--platform", f"manylinux_2_{minor}_x86_64")],
+          "--platform", "manylinux2014_x86_64", "--platform", "manylinux2010_x86_64",
+          "--platform", "manylinux1_x86_64", "--platform", "any"]
 # What the project wheel is built from. Only the step code: the `interlock` CLI (scripts/) is a
 # developer tool, changes often and needs click, so images leave it out (its folder stays empty).
 PROJECT_FILES = ["pyproject.toml", "README.md"]
