@@ -179,3 +179,35 @@ def test_cli_ctrl_c_cancels_the_pipelinerun_and_removes_its_containers(tools_ima
     assert outcome["condition"]["message"] == 'PipelineRun "pipeline-timeout" was cancelled'
     assert [t["condition"]["reason"] for t in outcome["tasks"]] == ["TaskRunCancelled"]
     assert not set(leftover_containers()) - before
+
+
+def test_pipeline_ref_from_pipeline_file_with_params_and_results(run_pipeline):
+    out, _ = run_pipeline("ref-by-name", pipeline_file=PIPELINERUNS / "greeting-pipeline.yaml")
+    assert out.succeeded, out.message
+    assert out.pipeline == "greeting"
+    assert out.results == {"message": "hello tekton from greeting"}
+
+
+def test_cli_unknown_pipeline_ref_and_enum_violation_exit_2():
+    proc = _cli(str(PIPELINERUNS / "ref-by-name.yaml"))
+    assert proc.returncode == 2
+    assert "ref-by-name.yaml: spec.pipelineRef.name: unknown Pipeline 'greeting'" in proc.stderr
+    proc = _cli(str(PIPELINERUNS / "ref-by-name.yaml"), "--pipeline",
+                str(PIPELINERUNS / "greeting-pipeline.yaml"), "-p", "who=nobody")
+    assert proc.returncode == 2
+    assert "'nobody' is not in its enum" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_dry_run_resolves_a_catalog_task_and_runs_nothing(tmp_path):
+    (tmp_path / "creds").mkdir()
+    (tmp_path / "creds" / "client_id").write_text("id")
+    (tmp_path / "creds" / "client_secret").write_text("s3cr3t-value")
+    proc = _cli(str(PIPELINERUNS / "catalog-taskref.yaml"), "--dry-run", "-o", "json",
+                "--secret", f"looker-credentials={tmp_path / 'creds'}")
+    assert proc.returncode == 0, proc.stderr[-800:]
+    outcome = json.loads(proc.stdout)
+    assert outcome["condition"]["reason"] == "DryRun"
+    [validate] = outcome["tasks"]
+    assert validate["name"] == "catalog-taskref-validate"
+    assert validate["plan"]["steps"][0]["image"].startswith("localhost/interlock/looker@sha256:")
+    assert "s3cr3t-value" not in proc.stdout + proc.stderr

@@ -122,10 +122,13 @@ def run_pipelinerun(pipelinerun: dict, *, options: RunOptions, log: LogFn | None
                     params_override: Mapping[str, Any] | None = None) -> PipelineRunOutcome:
     """Run every task of the PipelineRun; raise PipelineRunInvalid before anything starts if the
     input is invalid. `executor` replaces the container runner (tests use a fake)."""
-    run = _PipelineRun(pipelinerun, options=options, log=log,
-                       parallel=parallel or options.parallel or 2, cancel=cancel,
-                       executor=executor, params_override=params_override or {})
-    run.check_tasks()
+    try:
+        run = _PipelineRun(pipelinerun, options=options, log=log,
+                           parallel=parallel or options.parallel or 2, cancel=cancel,
+                           executor=executor, params_override=params_override or {})
+        run.check_tasks()
+    except InvalidRun as e:  # from resolving/planning a task: same exit path, file named by caller
+        raise PipelineRunInvalid(str(e)) from None
     return run.execute()
 
 
@@ -229,10 +232,7 @@ class _PipelineRun:
             raise PipelineRunInvalid("spec: a PipelineRun needs spec.pipelineSpec or "
                                      "spec.pipelineRef")
         from interlock.run import resolve  # the catalog resolver (tasks/ and pipelines/)
-        try:
-            pipeline = resolve.resolve_pipeline(ref, self.options)
-        except Exception as e:  # resolution errors name the ref; keep them as invalid input
-            raise PipelineRunInvalid(f"spec.pipelineRef: {e}") from None
+        pipeline = resolve.resolve_pipeline(ref, self.options)  # InvalidRun names the field
         name = (pipeline.get("metadata") or {}).get("name") or ref.get("name") or "pipeline"
         return name, pipeline.get("spec") or {}, f"Pipeline {name} spec"
 
