@@ -100,7 +100,8 @@ def run_file(tools_image, tmp_path):
     return run
 
 
-def leftover_containers() -> list[str]:
-    proc = podman.podman("ps", "-a", "--filter", "label=interlock.run", "--format", "{{.Names}}",
-                         check=False)
+def leftover_containers(outcome=None) -> list[str]:
+    """Containers still present from one run (other suites may run containers meanwhile)."""
+    label = f"label=interlock.run={outcome.run_id}" if outcome is not None else "label=interlock.run"
+    proc = podman.podman("ps", "-a", "--filter", label, "--format", "{{.Names}}", check=False)
     return [n for n in proc.stdout.split() if n]

@@ -83,6 +83,7 @@ class TaskRunOutcome:
     pipeline_task: str | None = None  # set by the PipelineRun runner
     run_dir: str | None = None        # kept run folder, when --keep
     plan: dict[str, Any] | None = None  # --dry-run: what would run
+    run_id: str | None = None         # the `interlock.run` label of its containers
 
     @property
     def succeeded(self) -> bool:
@@ -102,6 +103,8 @@ class TaskRunOutcome:
             d["runDir"] = self.run_dir
         if self.plan is not None:
             d["plan"] = self.plan
+        if self.run_id:
+            d["runId"] = self.run_id
         return d
 
 

@@ -257,7 +257,9 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
         host = vol.host
         if vm.get("subPath"):
             host = host / str(vm["subPath"])
-            host.mkdir(parents=True, exist_ok=True)
+            if not host.exists():
+                host.mkdir(parents=True)
+                host.chmod(0o777)
         mounts.append(Mount(host, str(vm["mountPath"]), bool(vm.get("readOnly")) or vol.readonly))
     # parents before children, so a workspace under /workspace lands inside the /workspace mount
     plan.mounts = sorted(mounts, key=lambda m: m.target.rstrip("/").count("/"))

@@ -374,7 +374,8 @@ def _execute(plan: TaskRunPlan, options: RunOptions, log: LogFn,
     folder = plan.run_dir
     run_id = uuid.uuid4().hex[:10]
     mask = _masker(plan.steps + plan.sidecars)
-    out = TaskRunOutcome(plan.name, plan.task, oc.UNKNOWN, "Running", started=oc.now())
+    out = TaskRunOutcome(plan.name, plan.task, oc.UNKNOWN, "Running", started=oc.now(),
+                         run_id=run_id)
     deadline = time.monotonic() + plan.timeout if plan.timeout else None
     logs = folder / "logs"
 
@@ -414,7 +415,8 @@ def _execute(plan: TaskRunPlan, options: RunOptions, log: LogFn,
                 continue
             p = _step_runtime(p, step_values)
             _write_script(folder, p)
-            step = StepOutcome(p.name, "Running", "", started=oc.now())
+            step = StepOutcome(p.name, "Running", "", started=oc.now(),
+                               container=f"interlock-{run_id}-{p.name}")
             out.steps.append(step)
             with open(logs / f"{p.name}.log", "w", encoding="utf-8") as logfile:
                 def on_line(line: str, _step: str = p.name, _f=logfile) -> None:

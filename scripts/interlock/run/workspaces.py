@@ -106,7 +106,9 @@ def resolve(declared: object, bindings: object, options: RunOptions, run_dir: Pa
                 sub_path = (host / str(sub)).resolve()
                 if not sub_path.is_relative_to(host.resolve()):
                     raise InvalidRun(f"{bwhere}.subPath", f"{sub!r} leaves the workspace")
-                sub_path.mkdir(parents=True, exist_ok=True)
+                if not sub_path.exists():
+                    sub_path.mkdir(parents=True)
+                    sub_path.chmod(0o777)  # created here, as the kubelet would: any user writes
                 host = sub_path
             out[name] = Workspace(name, host, mount, readonly or forced_ro, claim, name in isolated)
         elif decl.get("optional"):
