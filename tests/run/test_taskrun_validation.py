@@ -236,3 +236,14 @@ def test_cli_exit_codes_and_summary(tools_image):
     outcome = json.loads(failed.output[failed.output.index("{\n"):])
     assert outcome["condition"]["reason"] == "Failed"
     assert [s["reason"] for s in outcome["steps"]] == ["Completed", "Error", "Skipped"]
+
+
+def test_cli_structural_errors_come_from_the_tekton_schema(tmp_path):
+    f = tmp_path / "typo.yaml"
+    tr = taskrun()
+    tr["spec"]["taskSpec"]["steps"][0]["comand"] = ["true"]
+    f.write_text(json.dumps(tr, indent=1))
+    r = cli(str(f))
+    assert r.exit_code == 2
+    assert "spec.taskSpec.steps[0].comand: unknown field `comand`" in r.output
+    assert "did you mean `command`?" in r.output

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from interlock import catalog, paths
+from interlock.run import structure
 from interlock.run.errors import InvalidRun, Unsupported
 from interlock.run.options import RunOptions
 
@@ -42,6 +43,7 @@ def load_run(path: Path) -> dict:
                                                 "(v1beta1 is not supported)")
     if not isinstance(doc.get("spec"), dict):
         raise InvalidRun(f"{path}: spec", "missing or not a mapping")
+    structure.check(Path(path), kind)
     return doc
 
 
@@ -54,6 +56,7 @@ def _load_kind(path: Path, kind: str, where: str) -> dict:
         raise InvalidRun(f"{path}: kind", f"expected {kind}, got {doc.get('kind')!r}")
     if not isinstance(doc.get("spec"), dict):
         raise InvalidRun(f"{path}: spec", "missing or not a mapping")
+    structure.check(path, kind)
     return doc
 
 
