@@ -260,3 +260,11 @@ def test_ctrl_c_on_the_command_cancels_and_removes_containers(tools_image):
     assert outcome["condition"]["reason"] == "TaskRunCancelled"
     assert podman.podman("ps", "-a", "--filter", f"label=interlock.run={outcome['runId']}",
                          "--format", "{{.Names}}").stdout.strip() == ""
+
+
+def test_network_none_by_default_and_host_on_request(run_file):
+    import os
+    out, _ = run_file("network")
+    assert out.results["interfaces"] == "lo "
+    host, _ = run_file("network", network="host")
+    assert host.results["interfaces"] == "".join(f"{n} " for n in sorted(os.listdir("/sys/class/net")))
