@@ -146,8 +146,17 @@ def test_missing_required_param_and_type_mismatch_are_invalid():
         run(pr)
     pr = pipelinerun([task("a")], params=[{"name": "arr", "type": "array"}])
     pr["spec"]["params"] = [{"name": "arr", "value": "not-a-list"}]
-    with pytest.raises(PipelineRunInvalid, match="declared array"):
+    with pytest.raises(PipelineRunInvalid, match="'arr': type mismatch"):
         run(pr)
+
+
+def test_cli_params_override_with_json_arrays_and_unknown_names_refused():
+    t = task("a", params=[{"name": "first", "value": "$(params.arr[0])"}])
+    pr = pipelinerun([t], params=[{"name": "arr", "type": "array", "default": ["x"]}])
+    _, fake = run(pr, params_override={"arr": '["one", "two"]'})
+    assert fake.calls[0]["spec"]["params"] == [{"name": "first", "value": "one"}]
+    with pytest.raises(PipelineRunInvalid, match="-p typo: the pipeline declares no such param"):
+        run(pr, params_override={"typo": "1"})
 
 
 # ---- failure, stopping, parents ----

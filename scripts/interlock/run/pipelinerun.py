@@ -199,7 +199,7 @@ class _PipelineRun:
         except timeouts_mod.TimeoutInvalid as e:
             raise PipelineRunInvalid(str(e)) from None
         self.params = _pipeline_params(pspec.get("params") or [], spec.get("params") or [],
-                                       params_override, where)
+                                       params_override, where, embedded="pipelineSpec" in spec)
         self.workspaces = _workspace_bindings(pspec.get("workspaces") or [],
                                               spec.get("workspaces") or [], self.options, where)
         tasks = pspec.get("tasks") or []
@@ -816,58 +816,20 @@ def _propagate(task_spec: dict, variables: Mapping[str, Any]) -> dict:
     return substitute(copy.deepcopy(task_spec), visible, strict=())
 
 
-_TYPES = {"string": str, "array": list, "object": dict}
-
-
-def _pipeline_params(declared: list, given: list, override: Mapping[str, Any],
-                     where: str) -> dict[str, Any]:
-    """Pipeline param values: defaults, PipelineRun spec.params, `-p` overrides; types checked."""
-    values: dict[str, Any] = {}
-    given_map: dict[str, Any] = {}
-    for i, p in enumerate(given):
-        if not isinstance(p, dict) or not isinstance(p.get("name"), str) or "value" not in p:
-            raise PipelineRunInvalid(f"spec.params[{i}]: needs name and value")
-        given_map[p["name"]] = p["value"]
-    given_map.update(override)
-    names = set()
-    for i, d in enumerate(declared):
-        if not isinstance(d, dict) or not isinstance(d.get("name"), str):
-            raise PipelineRunInvalid(f"{where}.params[{i}].name: required")
-        name = d["name"]
-        names.add(name)
-        kind = d.get("type") or _infer_type(d.get("default"), given_map.get(name))
-        if kind not in _TYPES:
-            raise PipelineRunInvalid(f"{where}.params[{i}] ({name}).type: {kind!r} is not one of "
-                                     "string, array, object")
-        if name in given_map:
-            value = given_map[name]
-        elif "default" in d:
-            value = d["default"]
-        else:
-            raise PipelineRunInvalid(f"spec.params: required param {name!r} has no value and "
-                                     f"no default ({where}.params[{i}])")
-        if kind == "object" and isinstance(value, dict) and isinstance(d.get("default"), dict):
-            value = {**d["default"], **value}
-        if not isinstance(value, _TYPES[kind]):
-            raise PipelineRunInvalid(f"spec.params: {name!r} is declared {kind} but the value "
-                                     f"{value!r} is {type(value).__name__}")
-        if kind == "array" and not all(isinstance(x, str) for x in value):
-            raise PipelineRunInvalid(f"spec.params: {name!r} is an array of strings; got {value!r}")
-        enum = d.get("enum")
-        if enum and value not in enum:
-            raise PipelineRunInvalid(f"spec.params: {name!r} value {value!r} is not in its enum "
-                                     f"{enum} (InvalidParamValue)")
-        values[name] = value
+def _pipeline_params(declared: list, given: list, override: Mapping[str, Any], where: str,
+                     embedded: bool) -> dict[str, Any]:
+    """Pipeline param values: defaults, PipelineRun spec.params, `-p` overrides (raw strings,
+    JSON for arrays/objects); types, enums and object keys checked by interlock.run.params."""
+    from interlock.run import params as params_mod
+    values = params_mod.given(given, "spec.params")
+    names = {d.get("name") for d in declared if isinstance(d, dict)}
     unknown = sorted(set(override) - names)
     if unknown:
-        raise PipelineRunInvalid(f"-p {unknown[0]}: the pipeline declares no such param")
-    return values
-
-
-def _infer_type(default: Any, value: Any) -> str:
-    sample = default if default is not None else value
-    return "array" if isinstance(sample, list) else "object" if isinstance(sample, dict) \
-        else "string"
+        raise PipelineRunInvalid(f"-p {unknown[0]}: the pipeline declares no such param "
+                                 f"(declared: {', '.join(sorted(map(str, names))) or 'none'})")
+    values.update(override)
+    return params_mod.resolve(declared, values, where=f"{where}.params", given_where="spec.params",
+                              propagate=embedded)
 
 
 def _workspace_bindings(declared: list, given: list, options: RunOptions,
