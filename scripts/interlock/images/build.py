@@ -51,9 +51,26 @@ def build_one(spec: ImageSpec, no_cache: bool, log: Log) -> Result:
     log(f"{spec.name}: podman build {spec.ref} (revision {prov.revision}, created {prov.created})")
     podman(*args, str(context))
     built = inspect(spec)
+    if built is not None and not no_cache and stale(built, prov):
+        # podman 4.3's layer cache keys LABEL on its unexpanded text and ignores --timestamp,
+        # so a cached build can carry an older revision and mtimes: rebuild without the cache
+        log(f"{spec.name}: cached layers carry another revision or timestamp; rebuilding --no-cache")
+        podman(*args, "--no-cache", str(context))
+        built = inspect(spec)
     if built is None:
         raise BuildError(f"{spec.ref}: podman build succeeded but the image is not there")
+    if stale(built, prov):
+        raise BuildError(f"{spec.ref}: labels do not match revision {prov.revision} / "
+                         f"created {prov.created} even without the cache")
     return Result(built, time.monotonic() - started)
+
+
+def stale(built: Built, prov: provenance.Provenance) -> bool:
+    """Whether the image's metadata is not the one this build asked for."""
+    labels = built.labels
+    return (labels.get("org.opencontainers.image.revision") != prov.revision
+            or labels.get("org.opencontainers.image.created") != prov.created
+            or labels.get("org.opencontainers.image.source") != prov.source)
 
 
 def build(names: list[str], no_cache: bool, log: Log) -> list[Result]:

@@ -1,0 +1,102 @@
+"""The built images themselves: reproducible digests, non-root, writable HOME, size, labels.
+
+Needs podman, apt-get and dpkg-deb (Debian 12); the .deb cache in build/debs makes reruns fast.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from interlock.images.build import build_one
+from interlock.images.spec import SPECS
+from interlock.podman import podman
+
+pytestmark = pytest.mark.containers
+
+MISSING = [tool for tool in ("podman", "apt-get", "dpkg-deb") if shutil.which(tool) is None]
+if MISSING:
+    pytestmark = [pytestmark, pytest.mark.skip(
+        reason=f"image builds need {', '.join(MISSING)} (Debian packages podman, apt, dpkg)")]
+
+MAX_BASE_BYTES = 45_000_000
+
+
+def _run(ref: str, *argv: str, user: str | None = None) -> str:
+    args = ["run", "--rm", "--network=none"] + (["--user", user] if user else []) + [ref, *argv]
+    return podman(*args, timeout=120).stdout
+
+
+@pytest.fixture(scope="module")
+def base():
+    first = build_one(SPECS["base"], no_cache=False, log=lambda _: None)
+    again = build_one(SPECS["base"], no_cache=True, log=lambda _: None)
+    return first.image, again.image
+
+
+def test_base_builds_to_the_same_digest_twice(base):
+    first, again = base
+    assert first.digest == again.digest
+    assert first.id == again.id
+
+
+def test_base_is_small_enough(base):
+    image, _ = base
+    assert image.size <= MAX_BASE_BYTES, f"base is {image.size / 1e6:.1f} MB"
+
+
+def test_base_labels(base):
+    image, _ = base
+    labels = image.labels
+    for key in ("source", "revision", "version", "description", "created"):
+        assert labels.get(f"org.opencontainers.image.{key}"), key
+    assert labels["org.opencontainers.image.version"] == image.ref.rsplit(":", 1)[1]
+    assert labels["org.opencontainers.image.revision"] != "unknown"
+    # --timestamp: the image's own creation time is the label's, not the time of the build
+    assert image.created.startswith(labels["org.opencontainers.image.created"][:19])
+
+
+PROBE = """
+import json, os, pathlib, ssl, sqlite3, decimal, lzma, bz2, zlib, uuid, ctypes, hashlib, socket
+home = pathlib.Path(os.environ["HOME"])
+(home / "probe.txt").write_text("ok")
+ctx = ssl.create_default_context()
+print(json.dumps({
+    "uid": os.getuid(), "gid": os.getgid(), "home": str(home),
+    "home_ok": (home / "probe.txt").read_text() == "ok",
+    "sqlite": sqlite3.connect(":memory:").execute("select 1").fetchone()[0],
+    "certs": ctx.cert_store_stats()["x509_ca"],
+    "https_port": socket.getservbyname("https"),
+    "tekton_home_writable": os.access("/tekton/home", os.W_OK),
+    "pip": __import__("importlib.util").util.find_spec("pip") is not None,
+}))
+"""
+
+
+def test_base_runs_python_as_nonroot_with_a_writable_home(base):
+    image, _ = base
+    facts = json.loads(_run(image.pinned, "python3", "-c", PROBE))
+    assert facts["uid"] == facts["gid"] == 65532
+    assert facts["home"] == "/home/nonroot" and facts["home_ok"]
+    assert facts["sqlite"] == 1
+    assert facts["certs"] > 100
+    assert facts["https_port"] == 443
+    assert facts["tekton_home_writable"]
+    assert facts["pip"] is False
+
+
+def test_base_has_no_shell(base):
+    image, _ = base
+    proc = podman("run", "--rm", "--network=none", image.pinned, "/bin/sh", "-c", "true",
+                  check=False, timeout=60)
+    assert proc.returncode != 0
+
+
+def test_tools_adds_a_shell_and_coreutils(base):
+    tools = build_one(SPECS["tools"], no_cache=False, log=lambda _: None).image
+    out = _run(tools.pinned, "sh", "-c",
+               'id -u; echo "$HOME"; printf "a\\nb\\n" | sed s/a/x/ | grep -c x; '
+               'find /usr/share/interlock -name "*-packages.txt" | sort | xargs -n1 basename')
+    assert out.split() == ["65532", "/home/nonroot", "1", "base-packages.txt", "tools-packages.txt"]
+    assert tools.labels["org.opencontainers.image.title"] == "interlock-tools"

@@ -1,0 +1,42 @@
+"""Image names, build order and provenance."""
+from __future__ import annotations
+
+import pytest
+
+from interlock.images import provenance
+from interlock.images.spec import SPECS, build_order, version
+from interlock.paths import ROOT
+
+
+def test_parents_come_first_once():
+    assert build_order(["vertex", "looker"]) == ["base", "vertex", "looker"]
+    assert build_order(["tools", "base"]) == ["base", "tools"]
+    assert build_order(list(SPECS)) == ["base", "tools", "looker", "istio", "vertex"]
+
+
+def test_references_use_the_project_version():
+    assert SPECS["looker"].ref == f"localhost/interlock/looker:{version()}"
+
+
+def test_every_image_has_a_containerfile_with_a_base_argument():
+    for spec in SPECS.values():
+        text = spec.containerfile.read_text()
+        if spec.parent:
+            assert "ARG BASE=" in text and "FROM ${BASE}" in text, spec.name
+        assert "USER 65532" in text, spec.name
+        for label in ("source", "revision", "version", "description", "created"):
+            assert f"org.opencontainers.image.{label}=" in text, (spec.name, label)
+
+
+def test_base_inputs_leave_out_task_yaml_and_integration_code():
+    inputs = SPECS["base"].inputs()
+    assert ROOT / "images" / "base" in inputs
+    assert not any("tasks" in p.parts or "interlock_steps" in p.parts for p in inputs)
+    assert ROOT / "images" / "interlock_steps" in SPECS["looker"].inputs()
+
+
+def test_source_date_epoch_wins(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "86400")
+    prov = provenance.of(SPECS["base"].inputs())
+    assert prov.epoch == 86400
+    assert prov.created == "1970-01-02T00:00:00Z"
