@@ -268,3 +268,20 @@ def test_network_none_by_default_and_host_on_request(run_file):
     assert out.results["interfaces"] == "lo "
     host, _ = run_file("network", network="host")
     assert host.results["interfaces"] == "".join(f"{n} " for n in sorted(os.listdir("/sys/class/net")))
+
+
+def test_run_as_non_root_is_checked_against_the_image_user(run_file, tools_image):
+    from conftest import _build_fallback
+    from interlock import podman
+    root_image = _build_fallback()  # bash + coreutils, no USER: runs as root
+    out, _ = run_file("run-as-non-root", image_map={"interlock-tools": root_image})
+    assert (out.status, out.reason) == ("False", "CreateContainerConfigError")
+    assert "container has runAsNonRoot and image will run as root" in out.message
+    assert [s.reason for s in out.steps] == ["CreateContainerConfigError"]
+    user = podman.podman("image", "inspect", "--format", "{{.Config.User}}", tools_image).stdout.strip()
+    out, _ = run_file("run-as-non-root")
+    if user.split(":")[0] not in ("", "0", "root"):
+        assert out.succeeded, out.message
+        assert out.results["uid"] == user.split(":")[0]
+    else:
+        assert out.reason == "CreateContainerConfigError"

@@ -150,11 +150,31 @@ def remove_run(run_id: str) -> None:
     untrack(run_id)
 
 
-def missing_images(images: list[str]) -> list[str]:
-    """Images not present locally; one podman call when they all are."""
+def image_users(images: list[str]) -> tuple[dict[str, str], list[str]]:
+    """({image: its configured user}, [images not present locally]); one podman call when all
+    are present."""
     unique = sorted(set(images))
     if not unique:
-        return []
-    if podman.podman("image", "inspect", "--format", "{{.Id}}", *unique, check=False).returncode == 0:
-        return []
-    return [i for i in unique if not podman.image_exists(i)]
+        return {}, []
+    proc = podman.podman("image", "inspect", "--format", "{{.Config.User}}", *unique, check=False)
+    lines = proc.stdout.splitlines()
+    if proc.returncode == 0 and len(lines) == len(unique):
+        return dict(zip(unique, (line.strip() for line in lines))), []
+    users, missing = {}, []
+    for image in unique:
+        one = podman.podman("image", "inspect", "--format", "{{.Config.User}}", image, check=False)
+        if one.returncode == 0:
+            users[image] = one.stdout.strip()
+        else:
+            missing.append(image)
+    return users, missing
+
+
+def non_root_problem(image_user: str, run_as: str | None) -> str | None:
+    """The kubelet's refusal for runAsNonRoot, or None when the container may start."""
+    user = (run_as or image_user or "0").split(":", 1)[0]
+    if not user.isdigit():
+        return f"image has non-numeric user ({user}), cannot verify user is non-root"
+    if int(user) == 0:
+        return "image will run as root"
+    return None

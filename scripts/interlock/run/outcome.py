@@ -19,6 +19,7 @@ TASKRUN_VALIDATION_FAILED = "TaskRunValidationFailed"
 TASKRUN_RESOLUTION_FAILED = "TaskRunResolutionFailed"
 TASKRUN_RESULT_TOO_LARGE = "TaskRunResultLargerThanAllowedLimit"
 TASKRUN_IMAGE_PULL_FAILED = "TaskRunImagePullFailed"
+CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"  # e.g. runAsNonRoot on a root image
 
 # PipelineRun condition reasons
 COMPLETED = "Completed"  # succeeded, but some tasks were skipped

@@ -57,6 +57,7 @@ class ContainerPlan:
     workdir: str = WORKSPACE
     user: str | None = None
     security: list[str] = field(default_factory=list)  # podman flags from securityContext
+    non_root: bool = False            # securityContext.runAsNonRoot: checked against the image
     mounts: list[Mount] = field(default_factory=list)
     timeout: float | None = None
     on_error: str = "stopAndFail"
@@ -169,7 +170,7 @@ def _env(container: dict, options: RunOptions, where: str, secret_env: dict[str,
             raise Unsupported(f"{here}.valueFrom", f"valueFrom {', '.join(vf) or '(empty)'}")
 
 
-def _security(ctx: dict | None, pod_ctx: dict, where: str) -> tuple[str | None, list[str]]:
+def _security(ctx: dict | None, pod_ctx: dict, where: str) -> tuple[str | None, list[str], bool]:
     ctx = {**pod_ctx, **(ctx or {})}
     flags: list[str] = []
     if ctx.get("privileged"):
@@ -188,7 +189,7 @@ def _security(ctx: dict | None, pod_ctx: dict, where: str) -> tuple[str | None, 
         flags += ["--cap-add", str(c)]
     if ctx.get("readOnlyRootFilesystem"):
         flags += ["--read-only"]
-    return spec, flags
+    return spec, flags, bool(ctx.get("runAsNonRoot"))
 
 
 def plan_container(container: dict, kind: str, name: str, index: int, *, options: RunOptions,
@@ -211,7 +212,7 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
     env.update(pod.get("env", {}))
     secret_env: dict[str, str] = {}
     _env(container, options, where, secret_env, env)
-    user, security = _security(container.get("securityContext"), pod.get("securityContext", {}),
+    user, security, non_root = _security(container.get("securityContext"), pod.get("securityContext", {}),
                                where)
     timeout = None
     if container.get("timeout") is not None:
@@ -228,7 +229,8 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
                          command=[str(c) for c in command] if command else None,
                          args=[str(a) for a in args], env=env, secret_env=secret_env,
                          workdir=str(container.get("workingDir") or WORKSPACE), user=user,
-                         security=security, timeout=timeout, on_error=on_error,
+                         security=security, non_root=non_root, timeout=timeout,
+                         on_error=on_error,
                          results=list(container.get("results") or []))
     if script is not None:
         body = str(script)

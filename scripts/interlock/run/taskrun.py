@@ -383,13 +383,21 @@ def _execute(plan: TaskRunPlan, options: RunOptions, log: LogFn,
         out.status, out.reason, out.message, out.finished = status, reason, message, oc.now()
         return out
 
-    missing = containers.missing_images([p.image for p in plan.steps + plan.sidecars])
+    users, missing = containers.image_users([p.image for p in plan.steps + plan.sidecars])
     if missing:
         for p in plan.steps:
             out.steps.append(StepOutcome(p.name, "Skipped", oc.TASKRUN_IMAGE_PULL_FAILED))
         return finish(oc.FALSE, oc.TASKRUN_IMAGE_PULL_FAILED,
                       f"image(s) {', '.join(missing)} not found locally (no registry is reachable: "
                       "build them with `interlock images build`, or map them with --image-map)")
+    for p in plan.steps + plan.sidecars:
+        problem = containers.non_root_problem(users[p.image], p.user) if p.non_root else None
+        if problem:  # the kubelet refuses to create the container; Tekton fails the TaskRun
+            for q in plan.steps:
+                out.steps.append(StepOutcome(q.name, "Skipped", oc.CREATE_CONTAINER_CONFIG_ERROR))
+            return finish(oc.FALSE, oc.CREATE_CONTAINER_CONFIG_ERROR,
+                          f"{p.kind} {p.name!r}: container has runAsNonRoot and {problem} "
+                          f"(image {p.image})")
     network = options.network
     # `podman run --rm` removes a step that exits by itself; the label sweep (one more podman
     # call) is needed only for sidecars, stopped steps, podman errors or an exception
