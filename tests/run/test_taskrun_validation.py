@@ -247,3 +247,21 @@ def test_cli_structural_errors_come_from_the_tekton_schema(tmp_path):
     assert r.exit_code == 2
     assert "spec.taskSpec.steps[0].comand: unknown field `comand`" in r.output
     assert "did you mean `command`?" in r.output
+
+
+def test_pipeline_context_comes_from_the_taskrun_annotations():
+    tr = taskrun(spec__taskSpec__steps__0__args=[
+        "$(context.pipelineRun.name)", "$(context.pipelineRun.uid)",
+        "$(context.pipelineTask.retries)", "$(context.task.retry-count)"])
+    tr["metadata"].update({
+        "labels": {"tekton.dev/pipelineTask": "build"},
+        "annotations": {"interlock.dev/pipelinerun-name": "pr", "interlock.dev/pipelinerun-uid": "u-1",
+                        "interlock.dev/pipelinetask-retries": "2", "interlock.dev/retry-count": "1"}})
+    out = plan(tr)
+    assert out.plan["steps"][0]["args"] == ["pr", "u-1", "2", "1"]
+    assert out.pipeline_task == "build"
+
+
+def test_pipeline_context_is_undeclared_outside_a_pipeline():
+    with pytest.raises(InvalidRun, match=r"\$\(context.pipelineRun.name\) is not declared"):
+        plan(taskrun(spec__taskSpec__steps__0__args=["$(context.pipelineRun.name)"]))
