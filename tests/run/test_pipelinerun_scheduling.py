@@ -456,3 +456,25 @@ def test_task_run_template_reaches_every_taskrun_and_unknown_pipeline_fields_are
     pr["spec"]["pipelineSpec"]["tasksTimeout"] = "1m"
     with pytest.raises(PipelineRunInvalid, match="tasksTimeout"):
         run(pr)
+
+
+def test_index_past_an_array_result_fails_that_task_and_stops_the_run():
+    pr = pipelinerun([task("list", results=[("items", "array")]),
+                      task("third", params=[{"name": "x", "value": "$(tasks.list.results.items[2])"}]),
+                      task("later", runAfter=["third"])],
+                     final=[task("report", params=[{"name": "s", "value": "$(tasks.third.status)"}])])
+    out, fake = run(pr, {"list": Behaviour(results={"items": ["a", "b"]}),
+                         "report": Behaviour(echo_params=True)})
+    third = next(t for t in out.tasks if t.pipeline_task == "third")
+    assert third.reason == "TaskRunValidationFailed" and "out of range" in third.message
+    assert skips(out) == {"later": STOPPING_SKIP}
+    assert next(t for t in out.tasks if t.pipeline_task == "report").results == {"s": "Failed"}
+    assert "third" not in fake.names() and out.reason == "Failed"
+
+
+def test_matrix_over_the_combination_limit_is_invalid():
+    many = [str(i) for i in range(17)]
+    pr = pipelinerun([task("m", matrix={"params": [{"name": "a", "value": many},
+                                                   {"name": "b", "value": many}]})])
+    with pytest.raises(PipelineRunInvalid, match="289 combinations exceed the limit of 256"):
+        run(pr)

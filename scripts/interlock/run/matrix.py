@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 Combination = dict[str, str]
+MAX_COMBINATIONS = 256  # Tekton's default-max-matrix-combinations-count
 
 
 class MatrixInvalid(ValueError):

@@ -24,7 +24,9 @@ from __future__ import annotations
 import concurrent.futures as cf
 import copy
 import dataclasses
+import functools
 import json
+import re
 import shutil
 import tempfile
 import threading
@@ -61,6 +63,8 @@ TIMEOUT_SKIPS = (PIPELINE_TIMEOUT_SKIP, TASKS_TIMEOUT_SKIP, FINALLY_TIMEOUT_SKIP
 STATUS_NONE = "None"
 
 CANCELLED_BY_TIMEOUT_MSG = "TaskRun cancelled as the PipelineRun it belongs to has timed out."
+
+_INDEXED_RESULT = re.compile(r"^(tasks\.[^.\[]+\.results\.[^.\[]+)\[(\d+)\]$")
 
 # annotations on each TaskRun carrying pipeline context to the TaskRun runner
 CONTEXT_ANNOTATIONS = {
@@ -333,7 +337,7 @@ class _PipelineRun:
             if ref.startswith("tasks.") and (".results." in ref or ".matrix." in ref):
                 try:
                     lookup(ref, variables)
-                except (UndeclaredReference, InvalidReference):
+                except UndeclaredReference:  # never produced; a bad index is an error instead
                     return True
         return False
 
@@ -361,7 +365,9 @@ class _PipelineRun:
             for r in self._task_spec(s).get("results") or []:
                 ref = f"tasks.{name}.results.{r.get('name')}"
                 kind = r.get("type") or "string"
-                value: Any = (["<" + ref + "[*]>"] if kind == "array" else
+                # as many items as the largest index the pipeline reads, so `[i]` resolves
+                size = 1 + self._max_index.get(ref, 0)
+                value: Any = ([f"<{ref}[{i}]>" for i in range(size)] if kind == "array" else
                               _AnyKey(ref) if kind == "object" else f"<{ref}>")
                 v[ref] = [value] if fanned and kind == "string" else value
                 if fanned:
@@ -373,6 +379,16 @@ class _PipelineRun:
         if final:
             v["tasks.status"] = SUCCEEDED
         return v
+
+    @functools.cached_property
+    def _max_index(self) -> dict[str, int]:
+        """Largest `[i]` the pipeline reads of each task result."""
+        out: dict[str, int] = {}
+        for ref in references(self.pipeline_spec):
+            m = _INDEXED_RESULT.match(ref)
+            if m:
+                out[m.group(1)] = max(out.get(m.group(1), 0), int(m.group(2)))
+        return out
 
     def check_tasks(self) -> None:
         """Resolve every task, check result references against what the producing tasks
@@ -556,14 +572,8 @@ class _PipelineRun:
             return
         for name in self.dag_names:
             s = self.states[name]
-            if s.state != "pending":
-                continue
-            reason = self._dag_skip_reason(s)
-            if reason:
-                self._mark_skipped(s, reason)
-            elif all(self.states[p].state in ("done", "skipped")
-                     for p in self.graph.parents[name]):
-                self._launch(pool, s)
+            if s.state == "pending":
+                self._advance(pool, s)
         dag_done = all(self.states[n].state in ("done", "skipped") for n in self.dag_names)
         if not dag_done:
             return
@@ -571,13 +581,35 @@ class _PipelineRun:
             self.finally_t0 = time.monotonic()
         for name in self.final_names:
             s = self.states[name]
-            if s.state != "pending":
-                continue
-            reason = self._finally_skip_reason(s)
+            if s.state == "pending":
+                self._advance(pool, s)
+
+    def _advance(self, pool: cf.ThreadPoolExecutor, s: _TaskState) -> None:
+        """Skip or start one pending task. A reference that only fails with real values (an
+        index past the end of an array result, a matrix too large) fails that task, as Tekton
+        fails it, instead of stopping the runner."""
+        try:
+            if s.final:
+                reason = self._finally_skip_reason(s)
+            else:
+                reason = self._dag_skip_reason(s)
+                if not reason and not all(self.states[p].state in ("done", "skipped")
+                                          for p in self.graph.parents[s.name]):
+                    return
             if reason:
                 self._mark_skipped(s, reason)
             else:
                 self._launch(pool, s)
+        except (UndeclaredReference, InvalidReference, matrix_mod.MatrixInvalid,
+                when_mod.WhenInvalid) as e:
+            failed = TaskRunOutcome(name=f"{self.name}-{s.name}", task=_task_name(s.spec),
+                                    status=FALSE, reason=TASKRUN_VALIDATION_FAILED,
+                                    message=f"{self._at(s)}: {e}", started=now(), finished=now())
+            failed.pipeline_task = s.name
+            s.state, s.outcomes = "done", [failed]
+            self._say(f"{s.name}: failed ({e})")
+            if not s.final:
+                self.stopping = True
 
     def _dag_skip_reason(self, s: _TaskState) -> str | None:
         """Tekton's ResolvedPipelineTask.skip(), in its order."""
@@ -688,6 +720,10 @@ class _PipelineRun:
         combos: list[dict[str, str]] = [{}]
         if t.get("matrix"):
             combos = matrix_mod.combinations(substitute(copy.deepcopy(t["matrix"]), variables))
+            if len(combos) > matrix_mod.MAX_COMBINATIONS:
+                raise matrix_mod.MatrixInvalid(
+                    f"{len(combos)} combinations exceed the limit of {matrix_mod.MAX_COMBINATIONS}"
+                    " (Tekton's default-max-matrix-combinations-count)")
         spec: dict[str, Any] = {}
         if "taskSpec" in t:
             spec["taskSpec"] = _propagate(t["taskSpec"], variables)
