@@ -29,7 +29,7 @@ spec:
     - image: 'localhost/interlock/looker@sha256:PLACEHOLDER'
       name: again
     - name: foreign
-      image: docker.io/library/busybox:1.36
+      image: busybox:1.36
   description: |
     Mentions localhost/interlock/looker:0.1.0 in prose, which is not an image: key.
 """
@@ -41,7 +41,7 @@ def test_rewrite_pins_tags_digests_and_placeholders_only_in_image_keys():
     assert f"      image: localhost/interlock/looker@{LOOKER}   # the step image\n" in text
     assert f'      image: "localhost/interlock/istio@{ISTIO}"\n' in text
     assert f"    - image: 'localhost/interlock/looker@{LOOKER}'\n" in text
-    assert "busybox:1.36" in text
+    assert "image: busybox:1.36" in text
     assert "Mentions localhost/interlock/looker:0.1.0 in prose" in text
     assert "# keep this comment" in text
     assert [c.line for c in changes] == [8, 11, 12]
