@@ -285,3 +285,10 @@ def test_run_as_non_root_is_checked_against_the_image_user(run_file, tools_image
         assert out.results["uid"] == user.split(":")[0]
     else:
         assert out.reason == "CreateContainerConfigError"
+
+
+def test_steps_wait_for_sidecar_readiness_probes(run_file):
+    out, _ = run_file("sidecar-ready")
+    assert out.succeeded, out.message
+    assert out.results["body"] == "served by the sidecar"
+    assert leftover_containers(out) == []

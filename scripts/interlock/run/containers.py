@@ -146,7 +146,9 @@ def stop(name: str, proc: subprocess.Popen | None = None) -> None:
 
 def remove_run(run_id: str) -> None:
     """Remove every container left by a run (sidecars, or steps after an interruption)."""
-    podman.podman("rm", "-f", "-t", "0", "--filter", f"label={LABEL}={run_id}", check=False)
+    # --depend: sidecars and steps joined to the first sidecar's network must go first
+    podman.podman("rm", "-f", "-t", "0", "--depend", "--filter", f"label={LABEL}={run_id}",
+                  check=False)
     untrack(run_id)
 
 

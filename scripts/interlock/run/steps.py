@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from interlock.run import standins
+from interlock.run import readiness, standins
 from interlock.run.durations import parse_duration
 from interlock.run.errors import InvalidRun, Unsupported
 from interlock.run.options import RunOptions
@@ -22,10 +22,11 @@ RESULTS, HOME, WORKSPACE, STEPS, SCRIPTS = (
     "/tekton/results", "/tekton/home", "/workspace", "/tekton/steps", "/tekton/scripts")
 
 STEP_FIELDS = {"name", "image", "command", "args", "script", "env", "envFrom", "workingDir",
-               "securityContext", "volumeMounts", "timeout", "onError", "results", "workspaces"}
+               "securityContext", "volumeMounts", "timeout", "onError", "results", "workspaces",
+               "readinessProbe"}
 # Fields that only matter to a scheduler or kubelet; documented as ignored.
 IGNORED_FIELDS = {"computeResources", "resources", "imagePullPolicy", "ports", "livenessProbe",
-                  "readinessProbe", "startupProbe", "lifecycle", "terminationMessagePath",
+                  "startupProbe", "lifecycle", "terminationMessagePath",
                   "terminationMessagePolicy", "description", "displayName"}
 UNSUPPORTED_FIELDS = {"ref": "StepActions (step `ref`)", "params": "StepAction params",
                       "when": "step `when` expressions", "debug": "step `debug`",
@@ -62,6 +63,7 @@ class ContainerPlan:
     timeout: float | None = None
     on_error: str = "stopAndFail"
     results: list[dict] = field(default_factory=list)  # step results declared
+    readiness: dict | None = None     # a sidecar's readinessProbe
     script: str | None = None         # body written to /tekton/scripts/<file>
     script_file: str | None = None
 
@@ -222,6 +224,10 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
         raise InvalidRun(f"{where}.onError", f"{on_error!r} is not continue or stopAndFail")
     if kind == "sidecar" and "onError" in container:
         raise InvalidRun(f"{where}.onError", "onError is only allowed on steps")
+    if "readinessProbe" in container:
+        if kind != "sidecar":
+            raise InvalidRun(f"{where}.readinessProbe", "only sidecars have readiness probes")
+        readiness.check_probe(container["readinessProbe"], f"{where}.readinessProbe")
     mounts = [Mount(run_dir / "workspace", WORKSPACE), Mount(run_dir / "home", HOME)]
     if kind == "step":
         mounts += [Mount(run_dir / "results", RESULTS), Mount(run_dir / "steps", STEPS)]
@@ -231,7 +237,8 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
                          workdir=str(container.get("workingDir") or WORKSPACE), user=user,
                          security=security, non_root=non_root, timeout=timeout,
                          on_error=on_error,
-                         results=list(container.get("results") or []))
+                         results=list(container.get("results") or []),
+                         readiness=container.get("readinessProbe"))
     if script is not None:
         body = str(script)
         if not body.startswith("#!"):

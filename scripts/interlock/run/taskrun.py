@@ -44,6 +44,7 @@ import yaml
 from interlock.podman import PodmanError
 from interlock.run import containers, params as params_mod, results as results_mod, workspaces as ws_mod
 from interlock.run import outcome as oc
+from interlock.run import readiness
 from interlock.run.durations import format_duration, parse_duration
 from interlock.run.errors import InvalidRun, Unsupported
 from interlock.run.options import RunOptions
@@ -409,6 +410,18 @@ def _execute(plan: TaskRunPlan, options: RunOptions, log: LogFn,
             cname = f"interlock-{run_id}-sidecar-{sc.name}"
             containers.start_sidecar(sc, name=cname, run_id=run_id,
                                      network=network if i == 0 else f"container:interlock-{run_id}-sidecar-{plan.sidecars[0].name}")
+        for sc in plan.sidecars:
+            if sc.readiness and not readiness.wait_ready(
+                    sc.readiness, f"interlock-{run_id}-sidecar-{sc.name}", deadline, cancel):
+                cancelled = cancel is not None and cancel.is_set()
+                reason = oc.TASKRUN_CANCELLED if cancelled else oc.TASKRUN_TIMEOUT
+                for q in plan.steps:
+                    out.steps.append(StepOutcome(q.name, "Skipped", reason))
+                return finish(oc.FALSE, reason,
+                              f'TaskRun "{plan.name}" was cancelled' if cancelled else
+                              f'TaskRun "{plan.name}" failed to finish within '
+                              f'"{format_duration(plan.timeout)}": sidecar {sc.name!r} never '
+                              "became ready")
         # steps share the first sidecar's network namespace, as containers of one pod share it
         step_network = (f"container:interlock-{run_id}-sidecar-{plan.sidecars[0].name}"
                         if plan.sidecars and network != "host" else network)
