@@ -69,3 +69,10 @@ def test_deb_properties_from_a_file_name():
     deb = Deb("zlib1g_1%3a1.2.13.dfsg-1_amd64.deb", 1, "0" * 64)
     assert (deb.package, deb.version) == ("zlib1g", "1:1.2.13.dfsg-1")
     assert deb.manifest_line() == f"zlib1g 1:1.2.13.dfsg-1 sha256:{'0' * 64}"
+
+
+def test_missing_apt_is_named(monkeypatch: pytest.MonkeyPatch):
+    import interlock.images.debs as debs_module
+    monkeypatch.setattr(debs_module.shutil, "which", lambda tool: None)
+    with pytest.raises(DebError, match="apt-get and dpkg-deb not found"):
+        debs_module.resolve(["libc6"])

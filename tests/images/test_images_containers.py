@@ -9,8 +9,7 @@ import shutil
 
 import pytest
 
-from interlock.images.build import build_one
-from interlock.images.spec import SPECS
+from interlock.images.build import build
 from interlock.podman import podman
 
 pytestmark = pytest.mark.containers
@@ -30,8 +29,9 @@ def _run(ref: str, *argv: str, user: str | None = None) -> str:
 
 @pytest.fixture(scope="module")
 def base():
-    first = build_one(SPECS["base"], no_cache=False, log=lambda _: None)
-    again = build_one(SPECS["base"], no_cache=True, log=lambda _: None)
+    # build() takes the checkout's build lock, so a concurrent `interlock images build` waits
+    [first] = build(["base"], no_cache=False, log=lambda _: None)
+    [again] = build(["base"], no_cache=True, log=lambda _: None)
     return first.image, again.image
 
 
@@ -94,7 +94,7 @@ def test_base_has_no_shell(base):
 
 
 def test_tools_adds_a_shell_and_coreutils(base):
-    tools = build_one(SPECS["tools"], no_cache=False, log=lambda _: None).image
+    tools = build(["tools"], no_cache=False, log=lambda _: None)[-1].image
     out = _run(tools.pinned, "sh", "-c",
                'id -u; echo "$HOME"; printf "a\\nb\\n" | sed s/a/x/ | grep -c x; '
                'find /usr/share/interlock -name "*-packages.txt" | sort | xargs -n1 basename')

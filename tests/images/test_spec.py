@@ -40,3 +40,12 @@ def test_source_date_epoch_wins(monkeypatch: pytest.MonkeyPatch):
     prov = provenance.of(SPECS["base"].inputs())
     assert prov.epoch == 86400
     assert prov.created == "1970-01-02T00:00:00Z"
+
+
+def test_missing_containerfile_is_a_clear_error(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    from interlock.images import build as build_module
+    from interlock.images.spec import ImageSpec
+
+    spec = ImageSpec("ghost", "wheels", "base", "no such image")
+    with pytest.raises(build_module.BuildError, match=r"images/ghost/Containerfile: Containerfile missing"):
+        build_module.build_one(spec, no_cache=False, log=lambda _: None)

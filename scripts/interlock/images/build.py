@@ -1,15 +1,17 @@
 """Build the images in dependency order with podman and report size, digest and time."""
 from __future__ import annotations
 
+import fcntl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from interlock.images import base, provenance, wheels
 from interlock.images.inventory import Built, inspect
-from interlock.images.spec import SPECS, ImageSpec
-from interlock.podman import podman
+from interlock.images.spec import BUILD, SPECS, ImageSpec
+from interlock.podman import binary, podman
 
 Log = Callable[[str], None]
 
@@ -73,5 +75,20 @@ def stale(built: Built, prov: provenance.Provenance) -> bool:
             or labels.get("org.opencontainers.image.source") != prov.source)
 
 
+@contextmanager
+def exclusive(log: Log) -> Iterator[None]:
+    """One build at a time per checkout: builds share build/<name>/rootfs and the image tags."""
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with open(BUILD / ".images.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log("another `interlock images build` is running in this checkout; waiting for it")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def build(names: list[str], no_cache: bool, log: Log) -> list[Result]:
-    return [build_one(SPECS[name], no_cache, log) for name in names]
+    binary()  # fail before minutes of work if podman is missing
+    with exclusive(log):
+        return [build_one(SPECS[name], no_cache, log) for name in names]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,8 +73,17 @@ def parse_print_uris(text: str) -> list[Deb]:
     return debs
 
 
+def require_tools() -> None:
+    """The .deb path needs Debian's apt-get and dpkg-deb; say so instead of failing later."""
+    missing = [tool for tool in ("apt-get", "dpkg-deb") if shutil.which(tool) is None]
+    if missing:
+        raise DebError(f"{' and '.join(missing)} not found: the base and tools images are "
+                       "assembled from Debian packages, so build them on Debian 12")
+
+
 def resolve(packages: list[str]) -> list[Deb]:
     """Ask apt which .deb each package resolves to now (no download)."""
+    require_tools()
     # --print-uris skips files already in the working directory, so run it in an empty one
     proc = subprocess.run(["apt-get", "download", "--print-uris", *packages], capture_output=True,
                           text=True, cwd="/")
