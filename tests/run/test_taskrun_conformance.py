@@ -161,6 +161,26 @@ def test_workspaces(run_file, tmp_path):
     assert r["scratch"] == "scratch"
     assert r["private-seen"] == "secret-data"
     assert r["private-hidden"] == "hidden"  # isolated: only the step that lists it sees it
+    assert "reference-write" not in r
+
+
+def test_read_only_workspace_bound_to_a_host_folder(run_file, tmp_path):
+    folders = {}
+    for name in ("source", "creds", "settings", "reference"):
+        folders[name] = tmp_path / name
+        folders[name].mkdir()
+        folders[name].chmod(0o777)
+    (folders["source"] / "input.txt").write_text("x")
+    (folders["settings"] / "mode").write_text("m")
+    out, _ = run_file("workspaces", workspaces={"source": folders["source"],
+                                                "reference": folders["reference"]},
+                      secrets={"registry-creds": folders["creds"]},
+                      configmaps={"app-settings": folders["settings"]})
+    assert out.succeeded, out.message
+    assert (out.results["reference-bound"], out.results["reference-path"]) == \
+        ("true", "[/workspace/reference]")
+    assert out.results["reference-write"] == "read-only"
+    assert list(folders["reference"].iterdir()) == []
 
 
 def test_env_from_secret_and_configmap_stand_ins_with_masked_logs(run_file, tmp_path):
@@ -183,9 +203,12 @@ def test_volumes_and_volume_mounts(run_file, tmp_path):
     settings = tmp_path / "settings"
     settings.mkdir()
     (settings / "mode").write_text("slow")
-    out, _ = run_file("volumes", configmaps={"app-settings": settings})
+    tls = tmp_path / "tls"
+    tls.mkdir()
+    (tls / "tls.crt").write_text("CERT\n")
+    out, _ = run_file("volumes", configmaps={"app-settings": settings}, secrets={"tls-cert": tls})
     assert out.succeeded, out.message
-    assert out.results == {"cached": "warm", "mode": "slow"}
+    assert out.results == {"cached": "warm", "mode": "slow", "cert": "CERT", "tls-write": "read-only"}
 
 
 def test_sidecar_runs_beside_the_steps_and_is_stopped(run_file):
