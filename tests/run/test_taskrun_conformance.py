@@ -315,3 +315,10 @@ def test_steps_wait_for_sidecar_readiness_probes(run_file):
     assert out.succeeded, out.message
     assert out.results["body"] == "served by the sidecar"
     assert leftover_containers(out) == []
+
+
+def test_stdout_and_stderr_config_copy_the_streams_to_files(run_file):
+    out, lines = run_file("stdout-config")
+    assert out.succeeded, out.message
+    assert out.results == {"version": "1.4.2", "warnings": "careful"}
+    assert "[stdout-config/emit] careful" in lines

@@ -148,6 +148,8 @@ def test_unknown_task_ref_names_the_field():
 
 @pytest.mark.parametrize("edit, fragment", [
     ({"spec__taskSpec__steps__0__ref": {"name": "x"}}, "StepActions"),
+    ({"spec__taskSpec__steps__0__when": [{"input": "a", "operator": "in", "values": ["a"]}]},
+     "step `when`"),
     ({"spec__taskSpec__volumes": [{"name": "h", "hostPath": {"path": "/"}}]}, "volume type hostPath"),
     ({"spec__taskSpec__steps__0__securityContext": {"privileged": True}}, "privileged"),
     ({"spec__retries": 2}, "TaskRun retries"),

@@ -92,25 +92,50 @@ def start_sidecar(plan: ContainerPlan, *, name: str, run_id: str, network: str) 
 def run_step(plan: ContainerPlan, *, name: str, run_id: str, network: str,
              on_line: Callable[[str], None], timeout: float | None, deadline: float | None,
              cancel: threading.Event | None) -> Exit:
-    """Run one step to its end; `timeout` is the step's own, `deadline` the TaskRun's (monotonic)."""
+    """Run one step to its end; `timeout` is the step's own, `deadline` the TaskRun's (monotonic).
+
+    Output is one stream (stderr folded into stdout, in order) unless the step has
+    stdoutConfig/stderrConfig: then each stream is read on its own and copied to its file.
+    """
+    split = plan.stdout_file is not None or plan.stderr_file is not None
     proc = subprocess.Popen([podman.binary(), *run_args(plan, name=name, run_id=run_id,
                                                         network=network)],
-                            env=_env(plan), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            env=_env(plan), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE if split else subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1)
     done = threading.Event()
     tail: list[str] = []
+    lock = threading.Lock()
 
-    def pump() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            tail.append(line)
-            del tail[:-5]
-            on_line(line)
+    def pump(stream, copy_to) -> None:
+        out = open(copy_to, "w", encoding="utf-8") if copy_to is not None else None
+        try:
+            for line in stream:
+                if out is not None:
+                    out.write(line)
+                    out.flush()
+                line = line.rstrip("\n")
+                with lock:
+                    tail.append(line)
+                    del tail[:-5]
+                    on_line(line)
+        finally:
+            if out is not None:
+                out.close()
+
+    pumps = [threading.Thread(target=pump, args=(proc.stdout, plan.stdout_file), daemon=True)]
+    if split:
+        pumps.append(threading.Thread(target=pump, args=(proc.stderr, plan.stderr_file), daemon=True))
+
+    def reap() -> None:
+        for t in pumps:
+            t.join()
         proc.wait()
         done.set()
 
-    reader = threading.Thread(target=pump, daemon=True)
+    for t in pumps:
+        t.start()
+    reader = threading.Thread(target=reap, daemon=True)
     reader.start()
     started = time.monotonic()
     ends = [t for t in (started + timeout if timeout else None, deadline) if t is not None]

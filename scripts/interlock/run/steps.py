@@ -23,14 +23,13 @@ RESULTS, HOME, WORKSPACE, STEPS, SCRIPTS = (
 
 STEP_FIELDS = {"name", "image", "command", "args", "script", "env", "envFrom", "workingDir",
                "securityContext", "volumeMounts", "timeout", "onError", "results", "workspaces",
-               "readinessProbe"}
+               "readinessProbe", "stdoutConfig", "stderrConfig"}
 # Fields that only matter to a scheduler or kubelet; documented as ignored.
 IGNORED_FIELDS = {"computeResources", "resources", "imagePullPolicy", "ports", "livenessProbe",
                   "startupProbe", "lifecycle", "terminationMessagePath",
                   "terminationMessagePolicy", "description", "displayName"}
 UNSUPPORTED_FIELDS = {"ref": "StepActions (step `ref`)", "params": "StepAction params",
                       "when": "step `when` expressions", "debug": "step `debug`",
-                      "stdoutConfig": "stdoutConfig", "stderrConfig": "stderrConfig",
                       "volumeDevices": "volumeDevices", "stdin": "stdin", "tty": "tty",
                       "envFromSecrets": "envFromSecrets"}
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -64,6 +63,10 @@ class ContainerPlan:
     on_error: str = "stopAndFail"
     results: list[dict] = field(default_factory=list)  # step results declared
     readiness: dict | None = None     # a sidecar's readinessProbe
+    # stdoutConfig/stderrConfig: host files standing for the container paths (None: the path is
+    # not on a shared volume, so nothing outside the container could read it anyway)
+    stdout_file: Path | None = None
+    stderr_file: Path | None = None
     script: str | None = None         # body written to /tekton/scripts/<file>
     script_file: str | None = None
 
@@ -272,7 +275,31 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
         mounts.append(Mount(host, str(vm["mountPath"]), bool(vm.get("readOnly")) or vol.readonly))
     # parents before children, so a workspace under /workspace lands inside the /workspace mount
     plan.mounts = sorted(mounts, key=lambda m: m.target.rstrip("/").count("/"))
+    for key in ("stdoutConfig", "stderrConfig"):
+        if key in container:
+            if kind != "step":
+                raise InvalidRun(f"{where}.{key}", "only steps have stdoutConfig/stderrConfig")
+            target = str((container[key] or {}).get("path") or "")
+            if not target.startswith("/"):
+                raise InvalidRun(f"{where}.{key}.path", f"{target!r} is not an absolute path")
+            host = host_path(plan.mounts, target)
+            if host is not None and any(m.readonly and host.is_relative_to(m.host)
+                                        for m in plan.mounts):
+                raise InvalidRun(f"{where}.{key}.path", f"{target} is on a read-only mount")
+            setattr(plan, "stdout_file" if key == "stdoutConfig" else "stderr_file", host)
     return plan
+
+
+def host_path(mounts: list[Mount], target: str) -> Path | None:
+    """The host file behind a container path, through the deepest mount that holds it."""
+    best: Mount | None = None
+    for m in mounts:
+        root = m.target.rstrip("/") + "/"
+        if target.startswith(root) and (best is None or len(m.target) > len(best.target)):
+            best = m
+    if best is None:
+        return None
+    return best.host / target[len(best.target.rstrip("/")) + 1:]
 
 
 def plan_volumes(volumes: object, options: RunOptions, run_dir: Path, where: str) -> dict[str, Mount]:
