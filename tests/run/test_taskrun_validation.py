@@ -130,6 +130,7 @@ def test_undeclared_cli_param_is_refused():
     ("$(context.taskRun.nope)", "$(context.taskRun.nope) is not declared"),
     ("$(steps.later.results.r)", "not an earlier step"),
     ("$(tasks.a.results.r)", "only be used in a Pipeline"),
+    ("-x=$(params.list[*])", "can only be used as a whole list item"),
 ])
 def test_undeclared_references_fail_before_running(arg, fragment):
     with pytest.raises(InvalidRun) as e:

@@ -273,7 +273,10 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
                for r in step_results.get(cname, [])} if kind == "step" else {}
         scope = {**variables, **own}
         _validate_refs(merged, scope, earlier, here)
-        merged = substitute(merged, scope, strict=KNOWN_PREFIXES - {"steps"})
+        try:
+            merged = substitute(merged, scope, strict=KNOWN_PREFIXES - {"steps"})
+        except (InvalidReference, UndeclaredReference) as e:
+            raise InvalidRun(here, str(e)) from None
         p = plan_container(merged, kind, cname, i, options=options, run_dir=run_folder,
                            workspaces=workspaces, volumes=volumes, pod=pod, where=here)
         if kind == "step":
