@@ -478,3 +478,10 @@ def test_matrix_over_the_combination_limit_is_invalid():
                                                    {"name": "b", "value": many}]})])
     with pytest.raises(PipelineRunInvalid, match="289 combinations exceed the limit of 256"):
         run(pr)
+
+
+def test_pipeline_result_from_a_finally_task():
+    pr = pipelinerun([task("a")], final=[task("f", results=["summary"])],
+                     results=[{"name": "summary", "value": "$(tasks.f.results.summary)"}])
+    out, _ = run(pr, {"f": Behaviour(results={"summary": "all good"})})
+    assert out.results == {"summary": "all good"}

@@ -14,6 +14,9 @@ pkg/reconciler/pipelinerun/resources/pipelinerunstate.go in tektoncd/pipeline):
 - `spec.timeouts.tasks|finally` cancel what runs and skip what waits, then the run fails;
   `spec.timeouts.pipeline` does the same to everything and the run ends "PipelineRunTimeout".
 
+What the run asks for is loaded and checked by pipeline_spec.py; Tekton's statuses, skip
+reasons and condition live in pipeline_status.py; this module schedules.
+
 TaskRuns handed to the executor carry `metadata.name` `<pipelinerun>-<pipelineTask>[-<index>]`,
 Tekton's labels `tekton.dev/pipelineRun|pipelineTask|pipeline`, and the pipeline context in
 annotations (see CONTEXT_ANNOTATIONS) so the TaskRun runner can fill `$(context.task.retry-count)`
@@ -32,37 +35,24 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 import yaml
 
-from interlock.run import dag, matrix as matrix_mod, timeouts as timeouts_mod, when as when_mod
+from interlock.run import matrix as matrix_mod, pipeline_spec, timeouts as timeouts_mod
+from interlock.run import when as when_mod
 from interlock.run.errors import InvalidRun
 from interlock.run.options import RunOptions
-from interlock.run.outcome import (COMPLETED, FAILED, FALSE, PIPELINERUN_CANCELLED,
-                                   PIPELINERUN_TIMEOUT, SUCCEEDED, TASKRUN_CANCELLED,
-                                   TASKRUN_VALIDATION_FAILED, TRUE, UNKNOWN, PipelineRunOutcome,
-                                   SkippedTask, TaskRunOutcome, now)
+from interlock.run.outcome import (FALSE, SUCCEEDED, TASKRUN_CANCELLED, TASKRUN_VALIDATION_FAILED,
+                                   UNKNOWN, PipelineRunOutcome, TaskRunOutcome, now)
+from interlock.run.pipeline_spec import PipelineRunInvalid, PipelineRunSpec
+from interlock.run.pipeline_status import (  # noqa: F401  (skip reasons re-exported)
+    CANCELLED_BY_TIMEOUT_MSG, EMPTY_MATRIX_SKIP, FINALLY_TIMEOUT_SKIP, MISSING_RESULTS_SKIP,
+    PARENT_SKIP, PIPELINE_TIMEOUT_SKIP, STOPPING_SKIP, TASKS_TIMEOUT_SKIP, WHEN_SKIP, TaskState,
+    aggregate_status, condition, skipped_tasks)
 from interlock.run.variables import (InvalidReference, UndeclaredReference, lookup, references,
                                      substitute)
-
-# Skip reasons (v1.SkippingReason)
-WHEN_SKIP = "When Expressions evaluated to false"
-PARENT_SKIP = "Parent Tasks were skipped"
-STOPPING_SKIP = "PipelineRun was stopping"
-MISSING_RESULTS_SKIP = "Results were missing"
-PIPELINE_TIMEOUT_SKIP = "PipelineRun timeout has been reached"
-TASKS_TIMEOUT_SKIP = "PipelineRun Tasks timeout has been reached"
-FINALLY_TIMEOUT_SKIP = "PipelineRun Finally timeout has been reached"
-EMPTY_MATRIX_SKIP = "Matrix Parameters have an empty array"
-TIMEOUT_SKIPS = (PIPELINE_TIMEOUT_SKIP, TASKS_TIMEOUT_SKIP, FINALLY_TIMEOUT_SKIP)
-
-# `$(tasks.t.status)` / `$(tasks.status)` values
-STATUS_NONE = "None"
-
-CANCELLED_BY_TIMEOUT_MSG = "TaskRun cancelled as the PipelineRun it belongs to has timed out."
 
 _INDEXED_RESULT = re.compile(r"^(tasks\.[^.\[]+\.results\.[^.\[]+)\[(\d+)\]$")
 
@@ -74,50 +64,12 @@ CONTEXT_ANNOTATIONS = {
     "task.retry-count": "interlock.dev/retry-count",
 }
 
-# PipelineTask fields this runner understands; anything else is refused, never ignored
-_TASK_FIELDS = {"name", "displayName", "description", "taskRef", "taskSpec", "params", "workspaces",
-                "runAfter", "when", "retries", "timeout", "matrix"}
-_SPEC_FIELDS = {"pipelineRef", "pipelineSpec", "params", "workspaces", "timeouts",
-                "taskRunTemplate", "status"}
-_PIPELINE_FIELDS = {"tasks", "finally", "params", "workspaces", "results", "description",
-                    "displayName"}
-_TEMPLATE_FIELDS = {"podTemplate", "serviceAccountName"}
-
 LogFn = Callable[[str, str, str], None]
-
-
-class PipelineRunInvalid(ValueError):
-    """Input that cannot run (exit code 2); the message names the file/field and value."""
 
 
 class Executor(Protocol):
     def __call__(self, taskrun: dict, cancel: threading.Event,
                  log: LogFn | None) -> TaskRunOutcome: ...
-
-
-@dataclass
-class _TaskState:
-    spec: dict                       # the pipeline task as written
-    final: bool
-    state: str = "pending"           # pending | running | done | skipped | not-run (cancelled)
-    skip_reason: str | None = None
-    outcomes: list[TaskRunOutcome | None] = field(default_factory=list)
-    cancels: list[threading.Event] = field(default_factory=list)
-    timed_out: bool = False          # cancelled by a pipeline/tasks/finally timeout
-    results: dict[str, Any] = field(default_factory=dict)
-    task_spec: dict | None = None    # the resolved Task spec
-
-    @property
-    def name(self) -> str:
-        return self.spec["name"]
-
-    @property
-    def succeeded(self) -> bool:
-        return self.state == "done" and all(o is not None and o.succeeded for o in self.outcomes)
-
-    @property
-    def failed(self) -> bool:
-        return self.state == "done" and not self.succeeded
 
 
 def run_pipelinerun(pipelinerun: dict, *, options: RunOptions, log: LogFn | None = None,
@@ -163,151 +115,18 @@ class _PipelineRun:
         self.parallel = max(1, parallel)
         self.cancel = cancel or threading.Event()
         self.executor = executor
-        self.lock = threading.Lock()
-        self._load(pr, params_override)
-
-    # ---- validation: everything that can be checked before a container starts ----
-
-    def _load(self, pr: dict, params_override: Mapping[str, Any]) -> None:
-        if not isinstance(pr, dict) or pr.get("kind") != "PipelineRun":
-            raise PipelineRunInvalid("kind: expected PipelineRun")
-        meta = pr.get("metadata") or {}
-        self.name = meta.get("name") or (meta.get("generateName") or "pipelinerun-") \
-            + uuid.uuid4().hex[:5]
-        self.uid = meta.get("uid") or str(uuid.uuid4())
-        self.namespace = meta.get("namespace") or "default"
-        spec = pr.get("spec")
-        if not isinstance(spec, dict):
-            raise PipelineRunInvalid("spec: required, a mapping")
-        unknown = set(spec) - _SPEC_FIELDS
-        if unknown:
-            raise PipelineRunInvalid(f"spec: field(s) {', '.join(sorted(unknown))} are not "
-                                     "supported by interlock run")
-        if spec.get("status"):
-            raise PipelineRunInvalid(f"spec.status: {spec['status']!r}: pending or cancelled "
-                                     "PipelineRuns are not supported")
-        self.pipeline_name, pspec, where = self._pipeline_spec(spec)
-        self.where = where
-        self.pipeline_spec = pspec
-        unknown = set(pspec) - _PIPELINE_FIELDS
-        if unknown:
-            raise PipelineRunInvalid(f"{where}: field(s) {', '.join(sorted(unknown))} are not "
-                                     "supported by interlock run")
-        template = spec.get("taskRunTemplate") or {}
-        if not isinstance(template, dict) or set(template) - _TEMPLATE_FIELDS:
-            raise PipelineRunInvalid("spec.taskRunTemplate: only podTemplate and "
-                                     "serviceAccountName are supported")
-        self.template = template  # copied to every TaskRun, which checks podTemplate
-        try:
-            self.timeouts = timeouts_mod.resolve(spec, self.options.timeout)
-        except timeouts_mod.TimeoutInvalid as e:
-            raise PipelineRunInvalid(str(e)) from None
-        self.params = _pipeline_params(pspec.get("params") or [], spec.get("params") or [],
-                                       params_override, where, embedded="pipelineSpec" in spec)
-        self.workspaces = _workspace_bindings(pspec.get("workspaces") or [],
-                                              spec.get("workspaces") or [], self.options, where)
-        tasks = pspec.get("tasks") or []
-        final = pspec.get("finally") or []
-        if not isinstance(tasks, list) or not tasks:
-            raise PipelineRunInvalid(f"{where}.tasks: a pipeline needs at least one task")
-        if not isinstance(final, list):
-            raise PipelineRunInvalid(f"{where}.finally: must be a list")
-        try:
-            self.graph = dag.build(tasks, f"{where}.tasks")
-            dag.validate_finally(final, set(self.graph.order), f"{where}.finally")
-        except dag.PipelineInvalid as e:
-            raise PipelineRunInvalid(str(e)) from None
-        self.states: dict[str, _TaskState] = {}
-        for section, items in (("tasks", tasks), ("finally", final)):
-            for i, t in enumerate(items):
-                self._validate_task(t, f"{where}.{section}[{i}]", final=section == "finally")
-                self.states[t["name"]] = _TaskState(spec=t, final=section == "finally")
-        self.dag_names = list(self.graph.order)
-        self.final_names = [t["name"] for t in final]
-        self._validate_results(pspec.get("results") or [], f"{where}.results")
-
-    def _pipeline_spec(self, spec: dict) -> tuple[str, dict, str]:
-        if "pipelineSpec" in spec and "pipelineRef" in spec:
-            raise PipelineRunInvalid("spec: give pipelineSpec or pipelineRef, not both")
-        if isinstance(spec.get("pipelineSpec"), dict):
-            return self.name, spec["pipelineSpec"], "spec.pipelineSpec"
-        ref = spec.get("pipelineRef")
-        if not isinstance(ref, dict):
-            raise PipelineRunInvalid("spec: a PipelineRun needs spec.pipelineSpec or "
-                                     "spec.pipelineRef")
-        from interlock.run import resolve  # the catalog resolver (tasks/ and pipelines/)
-        pipeline = resolve.resolve_pipeline(ref, self.options)  # InvalidRun names the field
-        name = (pipeline.get("metadata") or {}).get("name") or ref.get("name") or "pipeline"
-        return name, pipeline.get("spec") or {}, f"Pipeline {name} spec"
-
-    def _validate_task(self, t: dict, at: str, final: bool) -> None:
-        unknown = set(t) - _TASK_FIELDS
-        if unknown:
-            raise PipelineRunInvalid(f"{at}: field(s) {', '.join(sorted(unknown))} are not "
-                                     "supported by interlock run")
-        if ("taskRef" in t) == ("taskSpec" in t):
-            raise PipelineRunInvalid(f"{at} ({t['name']}): needs exactly one of taskRef, taskSpec")
-        if isinstance(t.get("taskSpec"), dict) and t["taskSpec"].get("apiVersion"):
-            raise PipelineRunInvalid(f"{at}.taskSpec: custom tasks are not supported")
-        retries = t.get("retries", 0)
-        if not isinstance(retries, int) or retries < 0:
-            raise PipelineRunInvalid(f"{at}.retries: {retries!r} must be a non-negative integer")
-        if "timeout" in t:
-            try:
-                timeouts_mod.parse(t["timeout"], f"{at}.timeout")
-            except timeouts_mod.TimeoutInvalid as e:
-                raise PipelineRunInvalid(str(e)) from None
-        try:
-            when_mod.validate(t.get("when"), f"{at}.when")
-            matrix_mod.validate(t.get("matrix"), f"{at}.matrix", t.get("params") or [])
-        except (when_mod.WhenInvalid, matrix_mod.MatrixInvalid) as e:
-            raise PipelineRunInvalid(str(e)) from None
-        for j, ws in enumerate(t.get("workspaces") or []):
-            target = ws.get("workspace", ws.get("name"))
-            if target not in self.workspaces:
-                raise PipelineRunInvalid(f"{at}.workspaces[{j}].workspace: {target!r} is not a "
-                                         "workspace of the pipeline")
-        # every pipeline-level reference must be declared; task results are checked as they come
-        fields = {k: t.get(k) for k in ("params", "matrix", "when", "workspaces")}
-        for ref in sorted(references(fields)):
-            if ref.startswith("tasks."):
-                if not final and (ref == "tasks.status" or ref.endswith(".status")):
-                    raise PipelineRunInvalid(f"{at} ({t['name']}): $({ref}) is only available "
-                                             "in finally tasks")
-                continue
-            try:
-                lookup(ref, self._base_variables(t))
-            except (UndeclaredReference, InvalidReference) as e:
-                raise PipelineRunInvalid(f"{at} ({t['name']}): {e}") from None
-
-    def _validate_results(self, results: list, at: str) -> None:
-        for i, r in enumerate(results):
-            if not isinstance(r, dict) or not isinstance(r.get("name"), str) or "value" not in r:
-                raise PipelineRunInvalid(f"{at}[{i}]: needs name and value")
-            for ref in references(r["value"]):
-                task = ref.split(".")[1] if ref.startswith("tasks.") else None
-                if task is None or task not in self.states:
-                    raise PipelineRunInvalid(f"{at}[{i}] ({r['name']}): $({ref}) must name a "
-                                             "task result of this pipeline")
+        self.run: PipelineRunSpec = pipeline_spec.load(pr, options, params_override)
+        self.name = self.run.name
+        self.dag_names = self.run.dag_names
+        self.final_names = self.run.final_names
+        self.timeouts = self.run.timeouts
+        self.states = {t["name"]: TaskState(spec=t, final=final) for t, final in self.run.tasks()}
 
     # ---- variables ----
 
-    def _base_variables(self, task: Mapping) -> dict[str, Any]:
-        v: dict[str, Any] = {f"params.{k}": val for k, val in self.params.items()}
-        v.update({"context.pipelineRun.name": self.name,
-                  "context.pipelineRun.namespace": self.namespace,
-                  "context.pipelineRun.uid": self.uid,
-                  "context.pipeline.name": self.pipeline_name,
-                  "context.pipelineTask.retries": str(task.get("retries", 0))})
-        for name, binding in self.workspaces.items():
-            v[f"workspaces.{name}.bound"] = "true" if binding is not None else "false"
-        return v
-
     def _variables(self, task: Mapping, final: bool) -> dict[str, Any]:
-        v = self._base_variables(task)
-        with self.lock:
-            states = list(self.states.values())
-        for s in states:
+        v = self.run.base_variables(task)
+        for s in self.states.values():
             if s.final:
                 continue
             for r, value in s.results.items():
@@ -317,19 +136,10 @@ class _PipelineRun:
                 for r, value in s.results.items():
                     v[f"tasks.{s.name}.matrix.{r}.length"] = str(len(value))
             if final:
-                v[f"tasks.{s.name}.status"] = (SUCCEEDED if s.succeeded else
-                                               FAILED if s.failed else STATUS_NONE)
+                v[f"tasks.{s.name}.status"] = s.task_status()
         if final:
-            v["tasks.status"] = self._aggregate_status()
+            v["tasks.status"] = aggregate_status(self.states[n] for n in self.dag_names)
         return v
-
-    def _aggregate_status(self) -> str:
-        dag_states = [self.states[n] for n in self.dag_names]
-        if any(s.failed for s in dag_states):
-            return FAILED
-        if any(s.state == "skipped" for s in dag_states):
-            return COMPLETED
-        return SUCCEEDED
 
     def _missing_results(self, task: Mapping, variables: Mapping[str, Any]) -> bool:
         fields = {k: task.get(k) for k in ("params", "matrix", "when")}
@@ -343,22 +153,17 @@ class _PipelineRun:
 
     # ---- checking every task before anything runs ----
 
-    def _task_spec(self, s: _TaskState) -> dict:
+    def _task_spec(self, s: TaskState) -> dict:
         """The Task a pipeline task runs (embedded or resolved from the catalog), cached."""
         if s.task_spec is None:
             from interlock.run.resolve import resolve_pipeline_task
-            s.task_spec = resolve_pipeline_task(s.spec, self.options, self._at(s)).spec
+            s.task_spec = resolve_pipeline_task(s.spec, self.options, self.run.at(s.name)).spec
         return s.task_spec
-
-    def _at(self, s: _TaskState) -> str:
-        section = "finally" if s.final else "tasks"
-        index = [t["name"] for t in self.pipeline_spec.get(section) or []].index(s.name)
-        return f"{self.where}.{section}[{index}] ({s.name})"
 
     def _placeholder_variables(self, task: Mapping, final: bool) -> dict[str, Any]:
         """Variables as they will be at run time, task results standing in as placeholders of
         their declared type, so that every reference and type can be checked up front."""
-        v = self._base_variables(task)
+        v = self.run.base_variables(task)
         for name in self.dag_names:
             s = self.states[name]
             fanned = bool(s.spec.get("matrix"))
@@ -384,7 +189,7 @@ class _PipelineRun:
     def _max_index(self) -> dict[str, int]:
         """Largest `[i]` the pipeline reads of each task result."""
         out: dict[str, int] = {}
-        for ref in references(self.pipeline_spec):
+        for ref in references(self.run.spec):
             m = _INDEXED_RESULT.match(ref)
             if m:
                 out[m.group(1)] = max(out.get(m.group(1), 0), int(m.group(2)))
@@ -397,7 +202,7 @@ class _PipelineRun:
         options = _task_options(self.options)
         for name in self.dag_names + self.final_names:
             s = self.states[name]
-            at = self._at(s)
+            at = self.run.at(s.name)
             variables = self._placeholder_variables(s.spec, s.final)
             try:
                 substitute(copy.deepcopy(s.spec.get("when") or []), variables)
@@ -422,12 +227,12 @@ class _PipelineRun:
         try:
             self._share_claims(folder)
             if self.executor is None:
-                self.executor = _container_executor(self.options, folder, self.where)
+                self.executor = _container_executor(self.options, folder, self.run.where)
             outcome = self._schedule_all()
             if keep:
                 outcome.run_dir = str(folder)
                 (folder / "pipeline.yaml").write_text(yaml.safe_dump(
-                    {"params": self.params, "spec": self.pipeline_spec}, sort_keys=False))
+                    {"params": self.run.params, "spec": self.run.spec}, sort_keys=False))
                 (folder / "outcome.json").write_text(json.dumps(outcome.to_dict(), indent=2))
             return outcome
         finally:
@@ -449,19 +254,19 @@ class _PipelineRun:
     def _share_claims(self, folder: Path) -> None:
         """A persistentVolumeClaim/volumeClaimTemplate workspace is one volume for the whole
         PipelineRun: a folder of the run shared by its tasks (emptyDir stays per TaskRun)."""
-        for name, binding in self.workspaces.items():
+        for name, binding in self.run.workspaces.items():
             if binding and ("persistentVolumeClaim" in binding or "volumeClaimTemplate" in binding):
                 shared = folder / "workspaces" / name
                 shared.mkdir(parents=True, exist_ok=True)
                 shared.chmod(0o777)
-                self.workspaces[name] = {"name": name, "hostPath": {"path": str(shared)},
+                self.run.workspaces[name] = {"name": name, "hostPath": {"path": str(shared)},
                                          **({"subPath": binding["subPath"]}
                                             if binding.get("subPath") else {})}
 
     def _dry_run(self) -> PipelineRunOutcome:
         """Plan every TaskRun in order, results standing in as placeholders; run nothing."""
         started = now()
-        executor = self.executor or _container_executor(self.options, None, self.where)
+        executor = self.executor or _container_executor(self.options, None, self.run.where)
         tasks: list[TaskRunOutcome] = []
         for name in self.dag_names + self.final_names:
             s = self.states[name]
@@ -469,7 +274,7 @@ class _PipelineRun:
                 out = executor(tr, threading.Event(), self.log)
                 out.pipeline_task = name
                 tasks.append(out)
-        return PipelineRunOutcome(name=self.name, pipeline=self.pipeline_name, status=UNKNOWN,
+        return PipelineRunOutcome(name=self.name, pipeline=self.run.pipeline_name, status=UNKNOWN,
                                   reason="DryRun", message="nothing was run (--dry-run)",
                                   tasks=tasks, started=started, finished=now())
 
@@ -563,7 +368,7 @@ class _PipelineRun:
             if s.state == "pending":
                 self._mark_skipped(s, reason)
 
-    def _mark_skipped(self, s: _TaskState, reason: str) -> None:
+    def _mark_skipped(self, s: TaskState, reason: str) -> None:
         s.state, s.skip_reason = "skipped", reason
         self._say(f"{s.name}: skipped ({reason})")
 
@@ -584,7 +389,7 @@ class _PipelineRun:
             if s.state == "pending":
                 self._advance(pool, s)
 
-    def _advance(self, pool: cf.ThreadPoolExecutor, s: _TaskState) -> None:
+    def _advance(self, pool: cf.ThreadPoolExecutor, s: TaskState) -> None:
         """Skip or start one pending task. A reference that only fails with real values (an
         index past the end of an array result, a matrix too large) fails that task, as Tekton
         fails it, instead of stopping the runner."""
@@ -594,7 +399,7 @@ class _PipelineRun:
             else:
                 reason = self._dag_skip_reason(s)
                 if not reason and not all(self.states[p].state in ("done", "skipped")
-                                          for p in self.graph.parents[s.name]):
+                                          for p in self.run.graph.parents[s.name]):
                     return
             if reason:
                 self._mark_skipped(s, reason)
@@ -604,18 +409,18 @@ class _PipelineRun:
                 when_mod.WhenInvalid) as e:
             failed = TaskRunOutcome(name=f"{self.name}-{s.name}", task=_task_name(s.spec),
                                     status=FALSE, reason=TASKRUN_VALIDATION_FAILED,
-                                    message=f"{self._at(s)}: {e}", started=now(), finished=now())
+                                    message=f"{self.run.at(s.name)}: {e}", started=now(), finished=now())
             failed.pipeline_task = s.name
             s.state, s.outcomes = "done", [failed]
             self._say(f"{s.name}: failed ({e})")
             if not s.final:
                 self.stopping = True
 
-    def _dag_skip_reason(self, s: _TaskState) -> str | None:
+    def _dag_skip_reason(self, s: TaskState) -> str | None:
         """Tekton's ResolvedPipelineTask.skip(), in its order."""
         if self.stopping:
             return STOPPING_SKIP
-        parents = [self.states[p] for p in self.graph.parents[s.name]]
+        parents = [self.states[p] for p in self.run.graph.parents[s.name]]
         if any(p.state == "skipped" and p.skip_reason != WHEN_SKIP for p in parents):
             return PARENT_SKIP
         if not all(p.state in ("done", "skipped") for p in parents):
@@ -633,7 +438,7 @@ class _PipelineRun:
             return EMPTY_MATRIX_SKIP
         return None
 
-    def _finally_skip_reason(self, s: _TaskState) -> str | None:
+    def _finally_skip_reason(self, s: TaskState) -> str | None:
         """Tekton's IsFinallySkipped()."""
         variables = self._variables(s.spec, final=True)
         if self._missing_results(s.spec, variables):
@@ -648,11 +453,11 @@ class _PipelineRun:
             return EMPTY_MATRIX_SKIP
         return None
 
-    def _when_allows(self, s: _TaskState, variables: Mapping[str, Any]) -> bool:
+    def _when_allows(self, s: TaskState, variables: Mapping[str, Any]) -> bool:
         exprs = s.spec.get("when") or []
         return when_mod.allows(substitute(exprs, variables)) if exprs else True
 
-    def _launch(self, pool: cf.ThreadPoolExecutor, s: _TaskState) -> None:
+    def _launch(self, pool: cf.ThreadPoolExecutor, s: TaskState) -> None:
         variables = self._variables(s.spec, final=s.final)
         runs = self._taskruns(s, variables)
         s.state = "running"
@@ -662,7 +467,7 @@ class _PipelineRun:
             fut = pool.submit(self._attempts, s, i, tr, s.cancels[i])
             self.futures[fut] = (s.name, i)
 
-    def _attempts(self, s: _TaskState, index: int, taskrun: dict,
+    def _attempts(self, s: TaskState, index: int, taskrun: dict,
                   cancel: threading.Event) -> TaskRunOutcome:
         """Run one TaskRun, retrying a failure up to `retries` times (Tekton's retries)."""
         retries = int(s.spec.get("retries", 0))
@@ -713,7 +518,7 @@ class _PipelineRun:
         if s.failed and not s.final:
             self.stopping = True
 
-    def _taskruns(self, s: _TaskState, variables: Mapping[str, Any]) -> list[dict]:
+    def _taskruns(self, s: TaskState, variables: Mapping[str, Any]) -> list[dict]:
         """The TaskRun object(s) for a pipeline task, pipeline variables substituted."""
         t = s.spec
         params = substitute(copy.deepcopy(t.get("params") or []), variables)
@@ -731,7 +536,7 @@ class _PipelineRun:
             spec["taskRef"] = substitute(copy.deepcopy(t["taskRef"]), variables)
         workspaces = []
         for ws in t.get("workspaces") or []:
-            binding = self.workspaces.get(ws.get("workspace", ws["name"]))
+            binding = self.run.workspaces.get(ws.get("workspace", ws["name"]))
             if binding is None:
                 continue  # an optional pipeline workspace left unbound
             b = {**copy.deepcopy(binding), "name": ws["name"]}
@@ -743,21 +548,21 @@ class _PipelineRun:
             spec["workspaces"] = workspaces
         if "timeout" in t:
             spec["timeout"] = t["timeout"]
-        spec.update(copy.deepcopy(self.template))
+        spec.update(copy.deepcopy(self.run.template))
         runs = []
         for i, combo in enumerate(combos):
             run_name = f"{self.name}-{t['name']}" + (f"-{i}" if t.get("matrix") else "")
             run_params = [p for p in params] + [{"name": k, "value": v} for k, v in combo.items()]
             annotations = {CONTEXT_ANNOTATIONS["pipelineRun.name"]: self.name,
-                           CONTEXT_ANNOTATIONS["pipelineRun.uid"]: self.uid,
+                           CONTEXT_ANNOTATIONS["pipelineRun.uid"]: self.run.uid,
                            CONTEXT_ANNOTATIONS["pipelineTask.retries"]: str(t.get("retries", 0)),
                            CONTEXT_ANNOTATIONS["task.retry-count"]: "0"}
             runs.append({
                 "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
-                "metadata": {"name": run_name, "namespace": self.namespace,
+                "metadata": {"name": run_name, "namespace": self.run.namespace,
                              "labels": {"tekton.dev/pipelineRun": self.name,
                                         "tekton.dev/pipelineTask": t["name"],
-                                        "tekton.dev/pipeline": self.pipeline_name},
+                                        "tekton.dev/pipeline": self.run.pipeline_name},
                              "annotations": annotations},
                 "spec": {**copy.deepcopy(spec), "params": run_params}})
         return runs
@@ -769,54 +574,24 @@ class _PipelineRun:
     # ---- outcome ----
 
     def _outcome(self) -> PipelineRunOutcome:
-        finished = now()
-        tasks: list[TaskRunOutcome] = []
-        skipped: list[SkippedTask] = []
-        succeeded = failed = cancelled = skipped_n = timeout_skips = 0
-        for name in self.dag_names + self.final_names:
-            s = self.states[name]
-            tasks.extend(o for o in s.outcomes if o is not None)
-            if s.state == "skipped":
-                skipped.append(SkippedTask(name=name, reason=s.skip_reason or "",
-                                           when=list(s.spec.get("when") or [])
-                                           if s.skip_reason == WHEN_SKIP else []))
-                skipped_n += 1
-                timeout_skips += s.skip_reason in TIMEOUT_SKIPS
-            elif s.succeeded:
-                succeeded += 1
-            elif s.state == "done" and not s.timed_out and all(
-                    o is not None and o.reason == TASKRUN_CANCELLED for o in s.outcomes
-                    if o is not None and not o.succeeded):
-                cancelled += 1
-            elif s.state == "done":
-                failed += 1
-        message = (f"Tasks Completed: {succeeded + failed + cancelled} (Failed: {failed}, "
-                   f"Cancelled {cancelled}), Skipped: {skipped_n}")
-        if self.timed_out:
-            status, reason = FALSE, PIPELINERUN_TIMEOUT
-            message = (f"PipelineRun \"{self.name}\" failed to finish within "
-                       f"\"{timeouts_mod.go_format(self.timeouts.pipeline or 0)}\"")
-        elif self.cancelled:
-            status, reason = FALSE, PIPELINERUN_CANCELLED
-            message = f"PipelineRun \"{self.name}\" was cancelled"
-        elif failed or timeout_skips:
-            status, reason = FALSE, FAILED
-        elif cancelled:
-            status, reason = FALSE, PIPELINERUN_CANCELLED
-        elif skipped_n:
-            status, reason = TRUE, COMPLETED
-        else:
-            status, reason = TRUE, SUCCEEDED
-        return PipelineRunOutcome(name=self.name, pipeline=self.pipeline_name, status=status,
-                                  reason=reason, message=message, tasks=tasks, skipped=skipped,
-                                  results=self._pipeline_results(), started=self.started,
-                                  finished=finished)
+        ordered = [self.states[n] for n in self.dag_names + self.final_names]
+        status, reason, message = condition(
+            ordered, run_name=self.name, timed_out=self.timed_out, cancelled=self.cancelled,
+            pipeline_timeout=timeouts_mod.go_format(self.timeouts.pipeline or 0))
+        return PipelineRunOutcome(
+            name=self.name, pipeline=self.run.pipeline_name, status=status, reason=reason,
+            message=message, tasks=[o for s in ordered for o in s.outcomes if o is not None],
+            skipped=skipped_tasks(ordered), results=self._pipeline_results(),
+            started=self.started, finished=now())
 
     def _pipeline_results(self) -> dict[str, Any]:
         """spec.results from task results; one whose task produced nothing is left out."""
         variables = self._variables({}, final=False)
+        for s in self.states.values():  # finally tasks may produce pipeline results too
+            if s.final:
+                variables.update({f"tasks.{s.name}.results.{r}": v for r, v in s.results.items()})
         out: dict[str, Any] = {}
-        for r in self.pipeline_spec.get("results") or []:
+        for r in self.run.spec.get("results") or []:
             try:
                 out[r["name"]] = substitute(copy.deepcopy(r["value"]), variables)
             except (UndeclaredReference, InvalidReference):
@@ -850,48 +625,3 @@ def _propagate(task_spec: dict, variables: Mapping[str, Any]) -> dict:
     visible = {k: v for k, v in variables.items()
                if (k.startswith("params.") and k not in own) or k.startswith("context.pipeline")}
     return substitute(copy.deepcopy(task_spec), visible, strict=())
-
-
-def _pipeline_params(declared: list, given: list, override: Mapping[str, Any], where: str,
-                     embedded: bool) -> dict[str, Any]:
-    """Pipeline param values: defaults, PipelineRun spec.params, `-p` overrides (raw strings,
-    JSON for arrays/objects); types, enums and object keys checked by interlock.run.params."""
-    from interlock.run import params as params_mod
-    values = params_mod.given(given, "spec.params")
-    names = {d.get("name") for d in declared if isinstance(d, dict)}
-    unknown = sorted(set(override) - names)
-    if unknown:
-        raise PipelineRunInvalid(f"-p {unknown[0]}: the pipeline declares no such param "
-                                 f"(declared: {', '.join(sorted(map(str, names))) or 'none'})")
-    values.update(override)
-    return params_mod.resolve(declared, values, where=f"{where}.params", given_where="spec.params",
-                              propagate=embedded)
-
-
-def _workspace_bindings(declared: list, given: list, options: RunOptions,
-                        where: str) -> dict[str, dict | None]:
-    """Pipeline workspace name -> the binding to hand its tasks (None: optional, unbound).
-
-    `-w name=DIR` binds a host folder (passed on as hostPath, which only the local runner reads);
-    spec.workspaces of the PipelineRun are passed on as written.
-    """
-    bindings: dict[str, dict | None] = {}
-    given_map = {w.get("name"): w for w in given if isinstance(w, dict)}
-    for i, d in enumerate(declared):
-        name = d.get("name") if isinstance(d, dict) else None
-        if not isinstance(name, str):
-            raise PipelineRunInvalid(f"{where}.workspaces[{i}].name: required")
-        if name in options.workspaces:
-            bindings[name] = {"name": name, "hostPath": {"path": str(options.workspaces[name])}}
-        elif name in given_map:
-            bindings[name] = dict(given_map[name])
-        elif d.get("optional"):
-            bindings[name] = None
-        else:
-            raise PipelineRunInvalid(f"spec.workspaces: the pipeline requires workspace {name!r}; "
-                                     f"bind it with -w {name}=DIR or in spec.workspaces")
-    extra = sorted(set(given_map) - set(bindings))
-    if extra:
-        raise PipelineRunInvalid(f"spec.workspaces: {extra[0]!r} is not a workspace of the "
-                                 "pipeline")
-    return bindings
