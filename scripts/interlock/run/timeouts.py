@@ -64,8 +64,17 @@ def resolve(spec: Mapping, override: float | None = None) -> Timeouts:
     tasks = parse(raw["tasks"], "spec.timeouts.tasks") if "tasks" in raw else None
     final = parse(raw["finally"], "spec.timeouts.finally") if "finally" in raw else None
     limit = pipeline or None  # 0 = no timeout
+    # as Tekton's TasksTimeout()/FinallyTimeout(): given two of the three, the third is the rest
+    if limit and "pipeline" in raw:
+        if tasks is None and final and final < limit:
+            tasks = limit - final
+        elif final is None and tasks and tasks < limit:
+            final = limit - tasks
     for name, value in (("tasks", tasks), ("finally", final)):
-        if limit and value is not None and (value == 0 or value > limit):
+        if limit and value == 0:
+            raise TimeoutInvalid(f"spec.timeouts.{name}: 0 (no timeout) is not allowed when the "
+                                 f"pipeline has a timeout ({go_format(limit)})")
+        if limit and value is not None and value > limit:
             raise TimeoutInvalid(f"spec.timeouts.{name}: {go_format(value)} must not exceed "
                                  f"spec.timeouts.pipeline {go_format(limit)}")
     if limit and tasks is not None and final is not None and tasks + final > limit:
