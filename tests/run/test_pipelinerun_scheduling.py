@@ -485,3 +485,14 @@ def test_pipeline_result_from_a_finally_task():
                      results=[{"name": "summary", "value": "$(tasks.f.results.summary)"}])
     out, _ = run(pr, {"f": Behaviour(results={"summary": "all good"})})
     assert out.results == {"summary": "all good"}
+
+
+def test_result_a_succeeded_task_never_wrote_fails_the_run():
+    pr = pipelinerun([task("a", results=["digest"]),
+                      task("b", params=[{"name": "d", "value": "$(tasks.a.results.digest)"}]),
+                      task("slow")], final=[task("f")])
+    out, fake = run(pr, {"a": Behaviour(results={}), "slow": Behaviour(seconds=5)})
+    assert (out.status, out.reason) == (FALSE, "InvalidTaskResultReference")
+    assert "tasks[1] (b): $(tasks.a.results.digest): task 'a' succeeded without" in out.message
+    assert "b" not in fake.names() and "f" not in fake.names()
+    assert next(t for t in out.tasks if t.pipeline_task == "slow").reason == "TaskRunCancelled"

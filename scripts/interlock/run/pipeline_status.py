@@ -26,6 +26,8 @@ FINALLY_TIMEOUT_SKIP = "PipelineRun Finally timeout has been reached"
 EMPTY_MATRIX_SKIP = "Matrix Parameters have an empty array"
 TIMEOUT_SKIPS = (PIPELINE_TIMEOUT_SKIP, TASKS_TIMEOUT_SKIP, FINALLY_TIMEOUT_SKIP)
 
+# PipelineRun reason when a task succeeded without a result another task reads
+INVALID_TASK_RESULT_REFERENCE = "InvalidTaskResultReference"
 STATUS_NONE = "None"  # `$(tasks.t.status)` of a task that did not run
 CANCELLED_BY_TIMEOUT_MSG = "TaskRun cancelled as the PipelineRun it belongs to has timed out."
 

@@ -48,9 +48,10 @@ from interlock.run.outcome import (FALSE, SUCCEEDED, TASKRUN_CANCELLED, TASKRUN_
                                    UNKNOWN, PipelineRunOutcome, TaskRunOutcome, now)
 from interlock.run.pipeline_spec import PipelineRunInvalid, PipelineRunSpec
 from interlock.run.pipeline_status import (  # noqa: F401  (skip reasons re-exported)
-    CANCELLED_BY_TIMEOUT_MSG, EMPTY_MATRIX_SKIP, FINALLY_TIMEOUT_SKIP, MISSING_RESULTS_SKIP,
-    PARENT_SKIP, PIPELINE_TIMEOUT_SKIP, STOPPING_SKIP, TASKS_TIMEOUT_SKIP, WHEN_SKIP, TaskState,
-    aggregate_status, condition, skipped_tasks)
+    CANCELLED_BY_TIMEOUT_MSG, EMPTY_MATRIX_SKIP, FINALLY_TIMEOUT_SKIP,
+    INVALID_TASK_RESULT_REFERENCE, MISSING_RESULTS_SKIP, PARENT_SKIP, PIPELINE_TIMEOUT_SKIP,
+    STOPPING_SKIP, TASKS_TIMEOUT_SKIP, WHEN_SKIP, TaskState, aggregate_status, condition,
+    skipped_tasks)
 from interlock.run.variables import (InvalidReference, UndeclaredReference, lookup, references,
                                      substitute)
 
@@ -141,15 +142,28 @@ class _PipelineRun:
             v["tasks.status"] = aggregate_status(self.states[n] for n in self.dag_names)
         return v
 
-    def _missing_results(self, task: Mapping, variables: Mapping[str, Any]) -> bool:
+    def _missing_results(self, task: Mapping, variables: Mapping[str, Any]) -> list[str]:
+        """Result references that resolve to nothing (a bad index is an error instead)."""
         fields = {k: task.get(k) for k in ("params", "matrix", "when")}
-        for ref in references(fields):
+        missing = []
+        for ref in sorted(references(fields)):
             if ref.startswith("tasks.") and (".results." in ref or ".matrix." in ref):
                 try:
                     lookup(ref, variables)
-                except UndeclaredReference:  # never produced; a bad index is an error instead
-                    return True
-        return False
+                except UndeclaredReference:
+                    missing.append(ref)
+        return missing
+
+    def _check_produced(self, s: TaskState, missing: list[str]) -> None:
+        """A DAG task reading a result its parent succeeded without writing fails the whole
+        run, as Tekton fails it (InvalidTaskResultReference); a skipped or failed parent's
+        missing result only skips the reader ("Results were missing")."""
+        for ref in missing:
+            producer = self.states[ref.split(".")[1]]
+            if producer.succeeded:
+                raise _InvalidResultReference(
+                    f"{self.run.at(s.name)}: $({ref}): task {producer.name!r} succeeded without "
+                    "producing this result")
 
     # ---- checking every task before anything runs ----
 
@@ -286,6 +300,7 @@ class _PipelineRun:
         self.tasks_timed_out = False
         self.finally_timed_out = False
         self.cancelled = False
+        self.invalid_result: str | None = None  # InvalidTaskResultReference: the run fails
         self.stopping = False
         pool = cf.ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="pipelinetask")
         self.futures: dict[cf.Future, tuple[str, int]] = {}
@@ -373,7 +388,7 @@ class _PipelineRun:
         self._say(f"{s.name}: skipped ({reason})")
 
     def _schedule(self, pool: cf.ThreadPoolExecutor) -> None:
-        if self.cancelled:
+        if self.cancelled or self.invalid_result:
             return
         for name in self.dag_names:
             s = self.states[name]
@@ -405,6 +420,13 @@ class _PipelineRun:
                 self._mark_skipped(s, reason)
             else:
                 self._launch(pool, s)
+        except _InvalidResultReference as e:
+            self.invalid_result = str(e)
+            self._say(f"failing the PipelineRun: {e}")
+            self._cancel_all(timeout=False)
+            for other in self.states.values():
+                if other.state == "pending":
+                    other.state = "not-run"
         except (UndeclaredReference, InvalidReference, matrix_mod.MatrixInvalid,
                 when_mod.WhenInvalid) as e:
             failed = TaskRunOutcome(name=f"{self.name}-{s.name}", task=_task_name(s.spec),
@@ -426,7 +448,9 @@ class _PipelineRun:
         if not all(p.state in ("done", "skipped") for p in parents):
             return None
         variables = self._variables(s.spec, final=False)
-        if self._missing_results(s.spec, variables):
+        missing = self._missing_results(s.spec, variables)
+        if missing:
+            self._check_produced(s, missing)
             return MISSING_RESULTS_SKIP
         if not self._when_allows(s, variables):
             return WHEN_SKIP
@@ -578,6 +602,8 @@ class _PipelineRun:
         status, reason, message = condition(
             ordered, run_name=self.name, timed_out=self.timed_out, cancelled=self.cancelled,
             pipeline_timeout=timeouts_mod.go_format(self.timeouts.pipeline or 0))
+        if self.invalid_result and not self.timed_out:
+            status, reason, message = FALSE, INVALID_TASK_RESULT_REFERENCE, self.invalid_result
         return PipelineRunOutcome(
             name=self.name, pipeline=self.run.pipeline_name, status=status, reason=reason,
             message=message, tasks=[o for s in ordered for o in s.outcomes if o is not None],
@@ -597,6 +623,10 @@ class _PipelineRun:
             except (UndeclaredReference, InvalidReference):
                 continue
         return out
+
+
+class _InvalidResultReference(Exception):
+    pass
 
 
 class _AnyKey(dict):
