@@ -496,3 +496,11 @@ def test_result_a_succeeded_task_never_wrote_fails_the_run():
     assert "tasks[1] (b): $(tasks.a.results.digest): task 'a' succeeded without" in out.message
     assert "b" not in fake.names() and "f" not in fake.names()
     assert next(t for t in out.tasks if t.pipeline_task == "slow").reason == "TaskRunCancelled"
+
+
+def test_unknown_task_ref_is_invalid_before_anything_runs():
+    fake = FakeExecutor()
+    pr = pipelinerun([task("a"), {"name": "b", "runAfter": ["a"], "taskRef": {"name": "no-such-task"}}])
+    with pytest.raises(PipelineRunInvalid, match=r"tasks\[1\] \(b\).taskRef.*no-such-task"):
+        run_pipelinerun(pr, options=RunOptions(), executor=fake)
+    assert fake.calls == []
