@@ -504,3 +504,10 @@ def test_unknown_task_ref_is_invalid_before_anything_runs():
     with pytest.raises(PipelineRunInvalid, match=r"tasks\[1\] \(b\).taskRef.*no-such-task"):
         run_pipelinerun(pr, options=RunOptions(), executor=fake)
     assert fake.calls == []
+
+
+def test_workspace_flag_for_an_undeclared_workspace_is_refused(tmp_path):
+    pr = pipelinerun([task("a")], workspaces=[{"name": "shared", "optional": True}])
+    with pytest.raises(PipelineRunInvalid, match="-w sahred: the pipeline declares no such"):
+        run_pipelinerun(pr, options=RunOptions(workspaces={"sahred": tmp_path}),
+                        executor=FakeExecutor())

@@ -235,6 +235,10 @@ def _workspace_bindings(declared: list, given: list, options: RunOptions,
         else:
             raise PipelineRunInvalid(f"spec.workspaces: the pipeline requires workspace {name!r}; "
                                      f"bind it with -w {name}=DIR or in spec.workspaces")
+    typo = sorted(set(options.workspaces) - set(bindings))
+    if typo:
+        raise PipelineRunInvalid(f"-w {typo[0]}: the pipeline declares no such workspace "
+                                 f"(declared: {', '.join(sorted(bindings)) or 'none'})")
     extra = sorted(set(given_map) - set(bindings))
     if extra:
         raise PipelineRunInvalid(f"spec.workspaces: {extra[0]!r} is not a workspace of the "
