@@ -1,0 +1,267 @@
+"""Everything about a TaskRun that can be known before a container starts: the Task it runs,
+its params, workspaces, volumes, variables and one ContainerPlan per step and sidecar.
+
+plan_taskrun() raises InvalidRun (file and field named) for anything invalid or unsupported, so
+that bad input never starts a container.
+"""
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from interlock.run import params as params_mod, results as results_mod, workspaces as ws_mod
+from interlock.run.durations import format_duration, parse_duration
+from interlock.run.errors import InvalidRun, Unsupported
+from interlock.run.options import RunOptions
+from interlock.run.resolve import resolve_task
+from interlock.run.steps import (RESULTS, STEPS, ContainerPlan, merge_template, plan_container,
+                                 plan_volumes, step_names)
+from interlock.run.variables import (KNOWN_PREFIXES, InvalidReference, UndeclaredReference,
+                                     lookup, references, substitute)
+
+DEFAULT_TIMEOUT = 3600.0  # Tekton's default-timeout-minutes: 60
+PIPELINE_TASK = "interlock.pipelineTask"
+# What the PipelineRun runner puts on each TaskRun (see interlock.run.pipelinerun)
+PIPELINE_TASK_LABEL = "tekton.dev/pipelineTask"
+CONTEXT_ANNOTATIONS = {
+    "interlock.dev/pipelinerun-name": "context.pipelineRun.name",
+    "interlock.dev/pipelinerun-uid": "context.pipelineRun.uid",
+    "interlock.dev/pipelinetask-retries": "context.pipelineTask.retries",
+    "interlock.dev/retry-count": "context.task.retry-count",
+}
+
+TASK_FIELDS = {"params", "results", "workspaces", "steps", "sidecars", "stepTemplate", "volumes",
+               "description", "displayName"}
+TASKRUN_FIELDS = {"params", "taskRef", "taskSpec", "workspaces", "timeout", "podTemplate",
+                  "serviceAccountName", "computeResources"}
+TASKRUN_UNSUPPORTED = {"debug": "TaskRun debug", "stepSpecs": "stepSpecs overrides",
+                       "sidecarSpecs": "sidecarSpecs overrides", "retries": "TaskRun retries",
+                       "status": "TaskRun status (pending/cancel)", "managedBy": "managedBy"}
+POD_FIELDS_IGNORED = {"nodeSelector", "tolerations", "affinity", "schedulerName",
+                      "priorityClassName", "imagePullSecrets", "runtimeClassName",
+                      "automountServiceAccountToken", "topologySpreadConstraints",
+                      "enableServiceLinks", "dnsPolicy", "dnsConfig", "hostAliases"}
+
+
+@dataclass
+class TaskRunPlan:
+    name: str
+    task: str
+    namespace: str
+    uid: str
+    label: str                               # task part of log prefixes
+    run_dir: Path
+    steps: list[ContainerPlan]
+    sidecars: list[ContainerPlan]
+    results: list[dict]                      # declared task results
+    timeout: float | None
+    spec: dict                               # the Task spec after substitution (for --keep)
+    step_result_names: dict[str, list[str]] = field(default_factory=dict)
+    variables: dict[str, object] = field(default_factory=dict)
+    pipeline_task: str | None = None
+
+    def describe(self) -> dict:
+        def rel(d: dict) -> dict:
+            d["mounts"] = [m.replace(str(self.run_dir), "<run>") for m in d["mounts"]]
+            return d
+        return {"taskRun": self.name, "task": self.task, "timeout": format_duration(self.timeout),
+                "sidecars": [rel(s.describe()) for s in self.sidecars],
+                "steps": [rel(s.describe()) for s in self.steps]}
+
+
+def _where(taskrun: dict, where: str | None) -> str:
+    return where or f"TaskRun {(taskrun.get('metadata') or {}).get('name', '?')}"
+
+
+def _check_keys(obj: dict, allowed: set[str], unsupported: dict[str, str], where: str) -> None:
+    for key in obj:
+        if key in unsupported:
+            raise Unsupported(f"{where}.{key}", unsupported[key])
+        if key not in allowed:
+            raise InvalidRun(f"{where}.{key}", f"unknown field (known: {', '.join(sorted(allowed))})")
+
+
+def _pod(spec: dict, where: str) -> dict:
+    pt = spec.get("podTemplate") or {}
+    out: dict = {"env": {}, "securityContext": {}}
+    for key, value in pt.items():
+        if key == "env":
+            out["env"] = {str(e["name"]): str(e.get("value", "")) for e in value or []}
+        elif key == "securityContext":
+            out["securityContext"] = {k: v for k, v in (value or {}).items()
+                                      if k in ("runAsUser", "runAsGroup")}
+        elif key not in POD_FIELDS_IGNORED:
+            raise Unsupported(f"{where}: spec.podTemplate.{key}", f"podTemplate {key}")
+    return out
+
+
+def _validate_refs(value: object, variables: Mapping[str, object], earlier: Mapping[str, list[str]],
+                   where: str) -> None:
+    """Every reference must name something declared; step results only of earlier steps."""
+    for ref in sorted(references(value)):
+        head = ref.split(".", 1)[0].split("[", 1)[0]
+        if head == "steps":
+            parts = ref.split(".")
+            if len(parts) >= 4 and parts[2] == "results":
+                step, res = parts[1], parts[3].split("[", 1)[0]
+                if res in earlier.get(step, []):
+                    continue
+                raise InvalidRun(where, f"$({ref}): step {step!r} is not an earlier step that "
+                                        f"declares result {res!r}")
+        if head == "tasks":
+            raise InvalidRun(where, f"$({ref}): task results can only be used in a Pipeline")
+        try:
+            lookup(ref, variables)
+        except UndeclaredReference as e:
+            raise InvalidRun(where, str(e)) from None
+        except InvalidReference as e:
+            raise InvalidRun(where, str(e)) from None
+
+
+def pipeline_context(taskrun: dict) -> dict[str, object]:
+    """Context a PipelineRun runner passed in the TaskRun's labels and annotations."""
+    meta = taskrun.get("metadata") or {}
+    out: dict[str, object] = {}
+    for ann, var in CONTEXT_ANNOTATIONS.items():
+        if ann in (meta.get("annotations") or {}):
+            out[var] = str(meta["annotations"][ann])
+    ptask = (meta.get("labels") or {}).get(PIPELINE_TASK_LABEL)
+    if ptask:
+        out[PIPELINE_TASK] = str(ptask)
+    return out
+
+
+def plan_taskrun(taskrun: dict, *, options: RunOptions,
+                 params_override: Mapping[str, object] | None = None,
+                 context: Mapping[str, object] | None = None,
+                 run_folder: Path, where: str | None = None) -> TaskRunPlan:
+    """Resolve and check everything; create the run folder's layout. Raises InvalidRun.
+    `where` names the TaskRun in messages (its file; default "TaskRun <name>")."""
+    where = _where(taskrun, where)
+    meta = taskrun.get("metadata") or {}
+    spec = taskrun.get("spec")
+    if not isinstance(spec, dict):
+        raise InvalidRun(f"{where}: spec", "missing or not a mapping")
+    _check_keys(spec, TASKRUN_FIELDS, TASKRUN_UNSUPPORTED, f"{where}: spec")
+    name = str(meta.get("name") or meta.get("generateName") or "taskrun").rstrip("-")
+    context = {**pipeline_context(taskrun), **(context or {})}
+    if PIPELINE_TASK in context:
+        # a pipeline's TaskRun: its workspaces and taskRef come from the pipeline, not from
+        # the command line's -w (pipeline workspace names) or --task
+        options = dataclasses.replace(options, workspaces={}, task_file=None)
+    resolved = resolve_task(taskrun, options, where)
+    tspec = resolved.spec
+    swhere = f"{resolved.source}: spec" if resolved.source != "embedded" else f"{where}: spec.taskSpec"
+    _check_keys(tspec, TASK_FIELDS, {}, swhere)
+    embedded = resolved.source == "embedded"
+
+    given = params_mod.given(spec.get("params"), f"{where}: spec.params")
+    override = dict(params_override or {})
+    declared_names = {str(p.get("name")) for p in tspec.get("params") or [] if isinstance(p, dict)}
+    if override:
+        # an embedded spec may use propagated params it does not declare, but a `-p` name
+        # that nothing declares or uses is a typo
+        used = {r.split(".", 1)[1].split(".", 1)[0].split("[", 1)[0]
+                for r in references(tspec) if r.startswith("params.")} if embedded else set()
+        unknown = [n for n in override if n not in declared_names and n not in used]
+        if unknown:
+            raise InvalidRun("-p", f"param(s) {', '.join(map(repr, unknown))} not declared by Task "
+                                   f"{resolved.name} (declared: {', '.join(sorted(declared_names)) or 'none'})")
+    given.update(override)
+    values = params_mod.resolve(tspec.get("params"), given, where=f"{swhere}.params",
+                                given_where=f"{where}: spec.params", propagate=embedded)
+
+    steps = tspec.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise InvalidRun(f"{swhere}.steps", "a Task needs at least one step")
+    names = step_names(steps, f"{swhere}.steps")
+    sidecars = tspec.get("sidecars") or []
+    sidecar_names = step_names(sidecars, f"{swhere}.sidecars")
+    isolated = {str(u.get("name")) for c in [*steps, *sidecars] for u in c.get("workspaces") or []}
+
+    for sub in ("results", "workspaces", "steps", "home", "scripts", "logs"):
+        (run_folder / sub).mkdir(parents=True, exist_ok=True)
+    (run_folder / "workspace").mkdir(exist_ok=True)
+    for d in ("results", "workspace", "home", "steps"):
+        (run_folder / d).chmod(0o777)  # emptyDir semantics: any runAsUser can write
+    workspaces = ws_mod.resolve(tspec.get("workspaces"), spec.get("workspaces"), options,
+                                run_folder, isolated, f"{swhere}.workspaces",
+                                f"{where}: spec.workspaces")
+    declared_results = list(tspec.get("results") or [])
+    for i, r in enumerate(declared_results):
+        if not isinstance(r, dict) or not r.get("name"):
+            raise InvalidRun(f"{swhere}.results[{i}]", "a result needs a `name`")
+        rtype = results_mod.declared_type(r)
+        if rtype not in ("string", "array", "object"):
+            raise InvalidRun(f"{swhere}.results[{i}].type", f"{rtype!r} is not string, array or object")
+
+    ctx = dict(context)
+    pipeline_task = ctx.pop(PIPELINE_TASK, None)
+    label = str(pipeline_task or name)
+    uid = str(ctx.get("context.taskRun.uid") or uuid.uuid4())
+    namespace = str(meta.get("namespace") or "default")
+    variables: dict[str, object] = {
+        **params_mod.variables(values),
+        "context.taskRun.name": name, "context.taskRun.namespace": namespace,
+        "context.taskRun.uid": uid, "context.task.name": resolved.name,
+        "context.task.retry-count": "0",
+        **{f"results.{r['name']}.path": f"{RESULTS}/{r['name']}" for r in declared_results},
+        **ws_mod.variables(workspaces),
+    }
+    step_results: dict[str, list[str]] = {}
+    for sname, s in zip(names, steps):
+        variables[f"steps.step-{sname}.exitCode.path"] = f"{STEPS}/step-{sname}/exitCode"
+        step_results[sname] = [str(r.get("name")) for r in s.get("results") or []]
+        for r in step_results[sname]:
+            variables[f"steps.{sname}.results.{r}.path"] = f"{STEPS}/step-{sname}/results/{r}"
+    variables.update(ctx)
+
+    timeout = options.timeout
+    if timeout is None:
+        timeout = (parse_duration(spec["timeout"], f"{where}: spec.timeout")
+                   if "timeout" in spec else DEFAULT_TIMEOUT)
+    pod = _pod(spec, where)
+    # volume names and sources may use params (e.g. a configMap name given as a param)
+    _validate_refs(tspec.get("volumes"), variables, {}, f"{swhere}.volumes")
+    volumes = plan_volumes(substitute(tspec.get("volumes"), variables), options, run_folder,
+                           f"{swhere}.volumes")
+    template = tspec.get("stepTemplate")
+    if template is not None and not isinstance(template, dict):
+        raise InvalidRun(f"{swhere}.stepTemplate", "must be a mapping")
+
+    def plan(c: dict, kind: str, cname: str, i: int, earlier: dict[str, list[str]]) -> ContainerPlan:
+        here = f"{swhere}.{kind}s[{i}]"
+        merged = merge_template(template, c) if kind == "step" else dict(c)
+        own = {f"step.results.{r}.path": f"{STEPS}/step-{cname}/results/{r}"
+               for r in step_results.get(cname, [])} if kind == "step" else {}
+        scope = {**variables, **own}
+        _validate_refs(merged, scope, earlier, here)
+        try:
+            merged = substitute(merged, scope, strict=KNOWN_PREFIXES - {"steps"})
+        except (InvalidReference, UndeclaredReference) as e:
+            raise InvalidRun(here, str(e)) from None
+        p = plan_container(merged, kind, cname, i, options=options, run_dir=run_folder,
+                           workspaces=workspaces, volumes=volumes, pod=pod, where=here)
+        if kind == "step":
+            (run_folder / "steps" / f"step-{cname}" / "results").mkdir(parents=True, exist_ok=True)
+            for d in (run_folder / "steps" / f"step-{cname}",
+                      run_folder / "steps" / f"step-{cname}" / "results"):
+                d.chmod(0o777)
+        return p
+
+    sidecar_plans = [plan(c, "sidecar", n, i, {}) for i, (n, c) in enumerate(zip(sidecar_names, sidecars))]
+    step_plans = []
+    for i, (n, s) in enumerate(zip(names, steps)):
+        step_plans.append(plan(s, "step", n, i, {k: step_results[k] for k in names[:i]}))
+    for i, r in enumerate(declared_results):
+        if "value" in r:
+            _validate_refs(r["value"], variables, step_results, f"{swhere}.results[{i}].value")
+    resolved_spec = substitute(tspec, variables, strict=frozenset())
+    return TaskRunPlan(name=name, task=resolved.name, namespace=namespace, uid=uid, label=label,
+                       run_dir=run_folder, steps=step_plans, sidecars=sidecar_plans,
+                       results=declared_results, timeout=timeout, spec=resolved_spec,
+                       step_result_names=step_results, variables=variables,
+                       pipeline_task=str(pipeline_task) if pipeline_task else None)
