@@ -100,3 +100,25 @@ def test_tools_adds_a_shell_and_coreutils(base):
                'find /usr/share/interlock -name "*-packages.txt" | sort | xargs -n1 basename')
     assert out.split() == ["65532", "/home/nonroot", "1", "base-packages.txt", "tools-packages.txt"]
     assert tools.labels["org.opencontainers.image.title"] == "interlock-tools"
+
+
+INTEGRATION_PROBE = """
+import importlib.util, json, os, sys
+print(json.dumps({
+    "uid": os.getuid(),
+    "looker_sdk": importlib.util.find_spec("looker_sdk") is not None,
+    "steps": importlib.util.find_spec("interlock_steps") is not None,
+    "pip": importlib.util.find_spec("pip") is not None,
+    "cli": importlib.util.find_spec("interlock") is not None,
+    "wheels": os.path.exists("/wheels"),
+    "site": sys.path[1],
+}))
+"""
+
+
+def test_looker_image_has_its_extra_and_nothing_of_the_build(base):
+    looker = build(["looker"], no_cache=False, log=lambda _: None)[-1].image
+    facts = json.loads(_run(looker.pinned, "python3", "-c", INTEGRATION_PROBE))
+    assert facts == {"uid": 65532, "looker_sdk": True, "steps": True, "pip": False, "cli": False,
+                     "wheels": False, "site": "/opt/interlock/site"}
+    assert looker.labels["org.opencontainers.image.title"] == "interlock-looker"
