@@ -84,7 +84,7 @@ def test_stop_and_fail_fails_the_taskrun_and_skips_later_steps(run_file):
 def test_step_timeout(run_file):
     started = time.monotonic()
     out, _ = run_file("step-timeout")
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 25
     assert (out.status, out.reason) == ("False", "Failed")
     s = steps_by_name(out)
     assert s["slow"].reason == "TimeoutExceeded"
@@ -96,9 +96,9 @@ def test_step_timeout(run_file):
 def test_taskrun_timeout(run_file):
     started = time.monotonic()
     out, _ = run_file("taskrun-timeout")
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 25
     assert (out.status, out.reason) == ("False", "TaskRunTimeout")
-    assert out.message == 'TaskRun "taskrun-timeout" failed to finish within "2s"'
+    assert out.message == 'TaskRun "taskrun-timeout" failed to finish within "4s"'
     s = steps_by_name(out)
     assert (s["quick"].reason, s["slow"].reason, s["never"].reason) == \
         ("Completed", "TaskRunTimeout", "TaskRunTimeout")
@@ -236,7 +236,7 @@ def test_cancel_removes_the_running_container(run_file):
     timer.start()
     started = time.monotonic()
     out, lines = run_file("cancel", cancel=cancel)
-    assert time.monotonic() - started < 15
+    assert time.monotonic() - started < 25
     assert (out.status, out.reason) == ("False", "TaskRunCancelled")
     assert steps_by_name(out)["long"].reason == "TaskRunCancelled"
     assert leftover_containers(out) == []
@@ -264,6 +264,7 @@ def test_keep_saves_logs_results_and_the_resolved_spec(run_file, tmp_path):
 
 def test_ctrl_c_on_the_command_cancels_and_removes_containers(tools_image):
     import json
+    import os
     import signal
     import subprocess
     import sys
@@ -272,11 +273,12 @@ def test_ctrl_c_on_the_command_cancels_and_removes_containers(tools_image):
     from interlock import podman
     proc = subprocess.Popen([sys.executable, "-m", "interlock", "run", str(TASKRUNS / "cancel.yaml"),
                              "--image-map", f"interlock-tools={tools_image}", "-o", "json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     assert proc.stderr is not None
     line = proc.stderr.readline()  # logs go to stderr with -o json
     assert line.strip() == "[cancel/long] started"
-    proc.send_signal(signal.SIGINT)
+    os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole process group
     out, _ = proc.communicate(timeout=20)
     assert proc.returncode == 1
     outcome = json.loads(out)

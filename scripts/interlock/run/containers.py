@@ -82,7 +82,8 @@ def _env(plan: ContainerPlan) -> dict[str, str]:
 def start_sidecar(plan: ContainerPlan, *, name: str, run_id: str, network: str) -> None:
     proc = subprocess.run([podman.binary(), *run_args(plan, name=name, run_id=run_id,
                                                      network=network, detach=True)],
-                          env=_env(plan), capture_output=True, text=True, stdin=subprocess.DEVNULL)
+                          env=_env(plan), capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          start_new_session=True)
     if proc.returncode != 0:
         err = (proc.stderr or "").strip().splitlines()
         raise podman.PodmanError(f"sidecar {plan.name!r} did not start: "
@@ -102,7 +103,10 @@ def run_step(plan: ContainerPlan, *, name: str, run_id: str, network: str,
                                                         network=network)],
                             env=_env(plan), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE if split else subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1)
+                            stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1,
+                            # a terminal's Ctrl-C must reach only the runner, which then cancels
+                            # (podman would forward it into the step and report an exit code)
+                            start_new_session=True)
     done = threading.Event()
     tail: list[str] = []
     lock = threading.Lock()
