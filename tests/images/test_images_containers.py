@@ -122,3 +122,33 @@ def test_looker_image_has_its_extra_and_nothing_of_the_build(base):
     assert facts == {"uid": 65532, "looker_sdk": True, "steps": True, "pip": False, "cli": False,
                      "wheels": False, "site": "/opt/interlock/site"}
     assert looker.labels["org.opencontainers.image.title"] == "interlock-looker"
+
+
+# Stands in for a registry's python:3.11 image: python present, running as root, no uid 65532
+# in /etc/passwd and no /home/nonroot.
+REGISTRY_LIKE = """\
+FROM {base}
+USER 0
+RUN ["python3", "-c", "import shutil; shutil.rmtree('/home/nonroot'); open('/etc/passwd', 'w').write('root:x:0:0:root:/root:/bin/sh\\\\n')"]
+ENV HOME=/root
+"""
+
+
+def test_integration_containerfile_builds_on_another_python_base(base, tmp_path):
+    from interlock.images.spec import BUILD, SPECS
+    build(["looker"], no_cache=False, log=lambda _: None)  # prepares build/wheels/looker
+    (tmp_path / "Containerfile").write_text(REGISTRY_LIKE.format(base=base[0].pinned))
+    other = "localhost/interlock-test/registry-like:1"
+    looker = "localhost/interlock-test/looker-on-registry-like:1"
+    podman("build", "--quiet", "--pull=never", "-t", other, str(tmp_path), timeout=300)
+    try:
+        podman("build", "--quiet", "--pull=never", "--build-arg", f"BASE={other}",
+               "-f", str(SPECS["looker"].containerfile), "-t", looker, str(BUILD / "wheels" / "looker"),
+               timeout=600)
+        out = _run(looker, "python3", "-c",
+                   "import os, pathlib, looker_sdk, interlock_steps; "
+                   "p = pathlib.Path.home() / 'x'; p.write_text('ok'); "
+                   "print(os.getuid(), p, p.read_text())")
+        assert out.split() == ["65532", "/home/nonroot/x", "ok"]
+    finally:
+        podman("rmi", "--force", looker, other, check=False)
