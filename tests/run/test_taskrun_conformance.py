@@ -53,13 +53,15 @@ def test_steps_share_workspace_and_home_and_honour_script_env_template_user(run_
     assert out.results["shared"] == "in home+in workspace"
     assert out.results["env"] == "template/step//tekton/home"
     assert out.results["pwd"] == "/tmp"
+    assert out.results["new-dir"] == "/workspace/build/out"
     assert out.results["uid"] == "4321"
     # no shebang -> `sh` with set -e: the line after `false` did not run
     assert "set-e" not in out.results
     s = steps_by_name(out)
     assert (s["default-shell"].reason, s["default-shell"].exit_code) == ("Continued", 1)
     assert "[steps/write] written by steps" in lines
-    assert [st.name for st in out.steps] == ["write", "read", "workdir", "user", "default-shell"]
+    assert [st.name for st in out.steps] == ["write", "read", "workdir", "new-dir", "user",
+                                             "default-shell"]
 
 
 def test_on_error_continue_records_the_exit_code(run_file):

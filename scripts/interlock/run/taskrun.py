@@ -48,7 +48,7 @@ from interlock.run.outcome import StepOutcome, TaskRunOutcome
 # planning lives in plan.py; re-exported here for callers of the first interface
 from interlock.run.plan import (CONTEXT_ANNOTATIONS, PIPELINE_TASK, TaskRunPlan,  # noqa: F401
                                 pipeline_context, plan_taskrun)
-from interlock.run.steps import ContainerPlan
+from interlock.run.steps import ContainerPlan, host_path
 from interlock.run.variables import UndeclaredReference, substitute
 
 LogFn = Callable[[str, str, str], None]
@@ -199,6 +199,7 @@ class _Execution:
     def run_step(self, p: ContainerPlan, network: str) -> None:
         p = _step_runtime(p, self.step_values)
         _write_script(self.plan.run_dir, p)
+        _make_working_dir(p, self.plan.run_dir)
         step = StepOutcome(p.name, "Running", "", started=oc.now(), container=self.container(p.name))
         self.out.steps.append(step)
         with open(self.plan.run_dir / "logs" / f"{p.name}.log", "w", encoding="utf-8") as logfile:
@@ -312,6 +313,20 @@ def _task_results(plan: TaskRunPlan, folder: Path, step_values: Mapping[str, obj
             except UndeclaredReference:
                 pass  # the step did not write it: left out, as a missing result
     return values
+
+
+def _make_working_dir(p: ContainerPlan, run_dir: Path) -> None:
+    """Create a workingDir that lies on a shared volume, as Tekton's working-dir initializer
+    does; in the run's own folders it is world-writable like the emptyDir it stands for."""
+    host = host_path(p.mounts, p.workdir)
+    missing = []
+    while host is not None and not host.exists():
+        missing.append(host)
+        host = host.parent
+    for d in reversed(missing):
+        d.mkdir()
+        if d.is_relative_to(run_dir):
+            d.chmod(0o777)
 
 
 def _write_script(folder: Path, p: ContainerPlan) -> None:
