@@ -179,6 +179,18 @@ def test_missing_stand_ins_and_workspaces():
         plan(tr)
 
 
+def test_secret_variables_podman_reads_itself_are_refused(tmp_path):
+    secret = tmp_path / "s"
+    secret.mkdir()
+    (secret / "PATH").write_text("/evil")
+    tr = taskrun(spec__taskSpec__steps__0__envFrom=[{"secretRef": {"name": "s"}}])
+    with pytest.raises(Unsupported, match="a variable named PATH taken from a secret"):
+        plan(tr, secrets={"s": secret})
+    # with a prefix it is an ordinary variable
+    tr = taskrun(spec__taskSpec__steps__0__envFrom=[{"secretRef": {"name": "s"}, "prefix": "S_"}])
+    assert "S_PATH" in plan(tr, secrets={"s": secret}).plan["steps"][0]["env"]
+
+
 def test_dry_run_plan_lists_images_commands_env_names_and_mounts(tmp_path):
     secret = tmp_path / "api"
     secret.mkdir()

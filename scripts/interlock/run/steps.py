@@ -175,6 +175,20 @@ def _env(container: dict, options: RunOptions, where: str, secret_env: dict[str,
             raise Unsupported(f"{here}.valueFrom", f"valueFrom {', '.join(vf) or '(empty)'}")
 
 
+# Secret values reach podman through its own environment (`-e NAME`), so a secret variable must
+# not be one that podman or its helpers read themselves.
+_PODMAN_OWN = {"PATH", "HOME", "TMPDIR", "TZ", "LANG", "USER", "SHELL"}
+_PODMAN_OWN_PREFIXES = ("LD_", "XDG_", "CONTAINERS_", "CONTAINER_", "STORAGE_", "REGISTRIES_",
+                        "PODMAN_", "BUILDAH_", "_CONTAINERS_", "NOTIFY_SOCKET", "DBUS_")
+
+
+def _check_secret_names(secret_env: dict[str, str], where: str) -> None:
+    for name in secret_env:
+        if name in _PODMAN_OWN or name.startswith(_PODMAN_OWN_PREFIXES):
+            raise Unsupported(f"{where}.env", f"a variable named {name} taken from a secret "
+                              "(podman reads it itself; rename the variable or use a prefix)")
+
+
 def _security(ctx: dict | None, pod_ctx: dict, where: str) -> tuple[str | None, list[str], bool]:
     ctx = {**pod_ctx, **(ctx or {})}
     flags: list[str] = []
@@ -217,6 +231,7 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
     env.update(pod.get("env", {}))
     secret_env: dict[str, str] = {}
     _env(container, options, where, secret_env, env)
+    _check_secret_names(secret_env, where)
     user, security, non_root = _security(container.get("securityContext"), pod.get("securityContext", {}),
                                where)
     timeout = None
