@@ -92,7 +92,7 @@ def _pod(spec: dict, where: str) -> dict:
             out["env"] = {str(e["name"]): str(e.get("value", "")) for e in value or []}
         elif key == "securityContext":
             out["securityContext"] = {k: v for k, v in (value or {}).items()
-                                      if k in ("runAsUser", "runAsGroup")}
+                                      if k in ("runAsUser", "runAsGroup", "runAsNonRoot")}
         elif key not in POD_FIELDS_IGNORED:
             raise Unsupported(f"{where}: spec.podTemplate.{key}", f"podTemplate {key}")
     return out
