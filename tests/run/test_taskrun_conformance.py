@@ -128,7 +128,8 @@ def test_results_string_array_object_and_step_results(run_file):
 def test_results_above_the_termination_message_limit_fail_the_taskrun(run_file):
     out, _ = run_file("results-too-large")
     assert (out.status, out.reason) == ("False", "TaskRunResultLargerThanAllowedLimit")
-    assert "4096" in out.message
+    assert "Termination message is above max allowed size 4096, caused by large task result." \
+        in out.message
     assert steps_by_name(out)["never"].reason == "Skipped"
 
 

@@ -244,9 +244,9 @@ class _Execution:
         if size > results_mod.TERMINATION_LIMIT:
             step.status, step.reason = "Failed", oc.STEP_ERROR
             self.failure = (oc.TASKRUN_RESULT_TOO_LARGE,
-                            f"step {p.name!r}: termination message of {size} bytes is above max "
-                            f"allowed size {results_mod.TERMINATION_LIMIT}, caused by large task "
-                            "result")
+                            f"step {p.name!r}: Termination message is above max allowed size "
+                            f"{results_mod.TERMINATION_LIMIT}, caused by large task result. "
+                            f"(its results came to {size} bytes)")
             return
         if ex.timed_out:
             step.status, step.reason = "Failed", oc.STEP_TIMEOUT
