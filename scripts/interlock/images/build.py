@@ -38,6 +38,7 @@ def build_one(spec: ImageSpec, no_cache: bool, log: Log) -> Result:
     if not spec.containerfile.is_file():
         raise BuildError(f"{spec.containerfile}: Containerfile missing for image {spec.name!r}")
     started = time.monotonic()
+    previous = inspect(spec)
     prov = provenance.of(spec.inputs())
     context = context_for(spec, prov.epoch, log)
     args = ["build", "--quiet", "--pull=never", "--timestamp", str(prov.epoch),
@@ -64,6 +65,10 @@ def build_one(spec: ImageSpec, no_cache: bool, log: Log) -> Result:
     if stale(built, prov):
         raise BuildError(f"{spec.ref}: labels do not match revision {prov.revision} / "
                          f"created {prov.created} even without the cache")
+    if previous is not None and previous.id != built.id:
+        # the image this tag pointed at is now unreferenced (with its build stages); podman
+        # refuses when a container or another image still uses it, which is fine
+        podman("rmi", previous.id, check=False)
     return Result(built, time.monotonic() - started)
 
 
