@@ -36,6 +36,19 @@ def run_pipeline(tools_image, tmp_path):
     return run
 
 
+def containers_left_by(outcome) -> list[str]:
+    """Containers still present that carry the label of one of this run's TaskRuns (other
+    suites may run containers on the same machine at the same time)."""
+    from interlock import podman
+    left: list[str] = []
+    for t in outcome.tasks:
+        assert t.run_id, f"{t.name} has no run id"
+        proc = podman.podman("ps", "-a", "--filter", f"label=interlock.run={t.run_id}",
+                             "--format", "{{.Names}}", check=False)
+        left += proc.stdout.split()
+    return left
+
+
 def by_task(outcome):
     return {t.pipeline_task: t for t in outcome.tasks}
 
@@ -102,14 +115,13 @@ def test_task_timeout_and_tasks_timeout(run_pipeline):
 
 
 def test_pipeline_timeout_cancels_and_leaves_no_containers(run_pipeline):
-    before = set(leftover_containers())   # other suites may run at the same time
     out, _ = run_pipeline("pipeline-timeout")
     assert (out.status, out.reason) == ("False", "PipelineRunTimeout")
     assert out.message == 'PipelineRun "pipeline-timeout" failed to finish within "2s"'
     assert by_task(out)["sleeper"].reason == "TaskRunCancelled"
     assert skip_reasons(out) == {"cleanup": "PipelineRun timeout has been reached"}
     assert (out.finished - out.started).total_seconds() < 15
-    assert not set(leftover_containers()) - before
+    assert containers_left_by(out) == []
 
 
 def test_matrix_fan_out_include_and_aggregated_results(run_pipeline):
@@ -142,30 +154,34 @@ def test_cli_pipelinerun_json_outcome_and_keep(tools_image, tmp_path):
     assert {p.name for p in kept.iterdir()} >= {"matrix-build-0", "matrix-collect"}
 
 
-def test_cli_invalid_pipelinerun_exits_2_naming_file_and_field(tools_image):
-    before = leftover_containers()
-    proc = _cli(str(PIPELINERUNS / "invalid-result-ref.yaml"), "--image-map",
-                f"{TOOLS_ALIAS}={tools_image}")
+def test_cli_invalid_pipelinerun_exits_2_naming_file_and_field(tools_image, tmp_path):
+    tmp_path.chmod(0o777)  # the step's non-root user could write its marker, had it started
+    proc = _cli(str(PIPELINERUNS / "invalid-result-ref.yaml"), "-w", f"marker={tmp_path}",
+                "--image-map", f"{TOOLS_ALIAS}={tools_image}")
     assert proc.returncode == 2
     assert "invalid-result-ref.yaml" in proc.stderr
     assert "spec.pipelineSpec.tasks[1] (use)" in proc.stderr
     assert "$(tasks.build.results.digset)" in proc.stderr
     assert "Traceback" not in proc.stderr
-    assert not set(leftover_containers()) - set(before)
+    assert list(tmp_path.iterdir()) == []      # `build` never started
 
 
 def test_cli_ctrl_c_cancels_the_pipelinerun_and_removes_its_containers(tools_image):
     import signal
     import time
-    before = set(leftover_containers())
+
+    def ours() -> list[str]:
+        return [n for n in leftover_containers() if n.endswith("-wait-for-ctrl-c")]
+
+    assert ours() == []
     proc = subprocess.Popen([sys.executable, "-m", "interlock", "run",
-                             str(PIPELINERUNS / "pipeline-timeout.yaml"), "--timeout", "5m",
+                             str(PIPELINERUNS / "interrupt.yaml"),
                              "--image-map", f"{TOOLS_ALIAS}={tools_image}", "-o", "json"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
-        while not [n for n in set(leftover_containers()) - before if n.endswith("-sleep")]:
-            assert time.monotonic() < deadline, "the sleeper step's container never started"
+        while not ours():
+            assert time.monotonic() < deadline, "the step's container never started"
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
         stdout, stderr = proc.communicate(timeout=60)
@@ -176,9 +192,10 @@ def test_cli_ctrl_c_cancels_the_pipelinerun_and_removes_its_containers(tools_ima
     assert proc.returncode == 1, stderr[-800:]
     outcome = json.loads(stdout)
     assert (outcome["condition"]["status"], outcome["condition"]["reason"]) == ("False", "Cancelled")
-    assert outcome["condition"]["message"] == 'PipelineRun "pipeline-timeout" was cancelled'
-    assert [t["condition"]["reason"] for t in outcome["tasks"]] == ["TaskRunCancelled"]
-    assert not set(leftover_containers()) - before
+    assert outcome["condition"]["message"] == 'PipelineRun "interrupt" was cancelled'
+    assert [(t["pipelineTask"], t["condition"]["reason"]) for t in outcome["tasks"]] == [
+        ("waits", "TaskRunCancelled")]          # nothing after it started, not even finally
+    assert ours() == []
 
 
 def test_pipeline_ref_from_pipeline_file_with_params_and_results(run_pipeline):
