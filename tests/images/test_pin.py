@@ -133,3 +133,15 @@ def test_list_json_shows_unbuilt_images_as_null(monkeypatch: pytest.MonkeyPatch)
     assert data["tools"] is None
     assert data["base"]["pinned"] == f"localhost/interlock/base@{LOOKER}"
     assert data["base"]["digest"] == LOOKER
+
+
+def test_pin_check_json_lists_changes_without_writing(repo: Path):
+    import json
+    result = CliRunner().invoke(command.images, ["pin", "--check", "--format", "json"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["written"] is False
+    assert [(c["line"], c["image"]) for c in data["changes"]] == [(8, "looker"), (11, "istio"),
+                                                                  (12, "looker")]
+    assert data["not_built"] == {}
+    assert repo.read_text() == TASK

@@ -91,21 +91,36 @@ def list_(fmt: str) -> None:
 @images.command()
 @click.option("--check", is_flag=True,
               help="Change nothing; exit 1 and list the references that differ from the built digests.")
-def pin(check: bool) -> None:
-    """Pin every localhost/interlock/<name> step image in tasks/ and pipelines/ to its digest."""
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def pin(check: bool, fmt: str) -> None:
+    """Pin every localhost/interlock/<name> step image in tasks/ and pipelines/ to its digest.
+
+    Rewrites tags (`:0.1.0`), placeholders (`@sha256:000…`) and old digests in `image:` values,
+    editing the text in place so comments and layout stay. Running it twice changes nothing.
+    """
     try:
         digests = {name: b.digest for name, b in inventory().items() if b is not None}
         files = yaml_files([TASKS, PIPELINES])
         changes, missing = pin_files(files, digests, write=not check)
     except EXPECTED as err:
         _fail(err)
+    failed = bool(missing) or (check and bool(changes))
+    if fmt == "json":
+        click.echo(json.dumps({
+            "written": not check,
+            "changes": [{"path": str(c.path.relative_to(ROOT)), "line": c.line, "image": c.name,
+                         "old": c.old, "new": c.new} for c in changes],
+            "not_built": {str(p.relative_to(ROOT)): names for p, names in missing.items()},
+        }, indent=2))
+        raise SystemExit(1 if failed else 0)
     for path, names in missing.items():
         click.echo(f"error: {path.relative_to(ROOT)}: image not built: {', '.join(names)} "
                    f"(run `interlock images build {' '.join(names)}`)", err=True)
     for c in changes:
         verb = "differs" if check else "pinned"
         click.echo(f"{c.path.relative_to(ROOT)}:{c.line}: {verb}: {c.old} -> {c.new}")
-    if missing or (check and changes):
+    if failed:
         raise SystemExit(1)
     if not changes:
         click.echo(f"all step images pinned ({len(files)} files checked)")

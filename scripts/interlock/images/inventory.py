@@ -5,7 +5,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from interlock.images.spec import REPOSITORY, SPECS, ImageSpec
-from interlock.podman import podman
+from interlock.podman import PodmanError, podman
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,12 @@ def inspect(spec: ImageSpec) -> Built | None:
     """The local image for spec, or None when it was never built."""
     proc = podman("image", "inspect", spec.ref, check=False)
     if proc.returncode != 0:
-        return None
+        message = (proc.stderr or "").strip()
+        if "image not known" in message or "no such image" in message.lower():
+            return None
+        # podman itself is broken (configuration, storage): not the same as "not built"
+        raise PodmanError(f"podman image inspect {spec.ref} failed: "
+                          + (message.splitlines()[-1] if message else f"exit {proc.returncode}"))
     data = json.loads(proc.stdout)[0]
     return Built(name=spec.name, ref=spec.ref, digest=data["Digest"], id=data["Id"],
                  size=int(data["Size"]), created=data["Created"],
