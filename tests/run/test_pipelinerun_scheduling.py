@@ -282,8 +282,26 @@ def test_tasks_timeout_still_runs_finally_and_fails():
     pr = pipelinerun([task("slow"), task("after", runAfter=["slow"])], final=[task("f")],
                      timeouts={"pipeline": "10s", "tasks": "300ms"})
     out, fake = run(pr, {"slow": Behaviour(seconds=5)})
-    assert skips(out) == {"after": TASKS_TIMEOUT_SKIP}
+    # slow is cancelled and counts as failed: after, waiting for it, sees the run stopping
+    assert skips(out) == {"after": STOPPING_SKIP}
+    assert next(t for t in out.tasks if t.pipeline_task == "slow").reason == "TaskRunCancelled"
     assert "f" in fake.names()
+    assert (out.status, out.reason) == (FALSE, "Failed")
+    assert out.message == "Tasks Completed: 2 (Failed: 1, Cancelled 0), Skipped: 1"
+
+
+def test_tasks_timeout_skips_a_task_that_was_ready_to_start():
+    pr = pipelinerun([task("a"), task("b", runAfter=["a"])], timeouts={"pipeline": "10s",
+                                                                       "tasks": "200ms"})
+
+    class SlowToReport(FakeExecutor):   # a finishes, but only after the tasks timeout
+        def __call__(self, taskrun, cancel, log):
+            out = super().__call__(taskrun, cancel, log)
+            time.sleep(0.4)
+            return out
+    fake = SlowToReport()
+    out = run_pipelinerun(pr, options=RunOptions(), executor=fake)
+    assert skips(out) == {"b": TASKS_TIMEOUT_SKIP}
     assert (out.status, out.reason) == (FALSE, "Failed")
 
 

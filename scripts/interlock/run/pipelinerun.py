@@ -11,8 +11,9 @@ pkg/reconciler/pipelinerun/resources/pipelinerunstate.go in tektoncd/pipeline):
 - a task skipped by its `when` skips only itself: tasks ordered after it (runAfter) still run,
   tasks that read its results are skipped with "Results were missing";
 - any other skipped parent skips its children with "Parent Tasks were skipped";
-- `spec.timeouts.tasks|finally` cancel what runs and skip what waits, then the run fails;
-  `spec.timeouts.pipeline` does the same to everything and the run ends "PipelineRunTimeout".
+- `spec.timeouts.tasks|finally` cancel what runs (a failure, so waiting tasks see the run
+  stopping), then the run fails; `spec.timeouts.pipeline` cancels everything, skips every task
+  not started (finally included) and the run ends "PipelineRunTimeout".
 
 What the run asks for is loaded and checked by pipeline_spec.py; Tekton's statuses, skip
 reasons and condition live in pipeline_status.py; this module schedules.
@@ -360,8 +361,9 @@ class _PipelineRun:
                 and t >= self.t0 + self.timeouts.tasks):
             self.tasks_timed_out = True
             self._say("PipelineRun tasks timeout reached: cancelling running tasks")
+            # as in Tekton, the cancelled tasks count as failed, so the tasks waiting for them
+            # are skipped as the run is stopping; a task ready to start is skipped for the timeout
             self._cancel_all(timeout=True, names=self.dag_names)
-            self._skip_pending(self.dag_names, TASKS_TIMEOUT_SKIP)
         if (self.timeouts.finally_ and self.finally_t0 is not None and not self.finally_timed_out
                 and t >= self.finally_t0 + self.timeouts.finally_):
             self.finally_timed_out = True
