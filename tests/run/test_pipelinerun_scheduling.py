@@ -529,3 +529,14 @@ def test_workspace_flag_for_an_undeclared_workspace_is_refused(tmp_path):
     with pytest.raises(PipelineRunInvalid, match="-w sahred: the pipeline declares no such"):
         run_pipelinerun(pr, options=RunOptions(workspaces={"sahred": tmp_path}),
                         executor=FakeExecutor())
+
+
+def test_finally_timeout_cancels_finally_tasks_and_fails_the_run():
+    pr = pipelinerun([task("a")], final=[task("slow-cleanup")],
+                     timeouts={"pipeline": "10s", "finally": "300ms"})
+    out, _ = run(pr, {"slow-cleanup": Behaviour(seconds=5)})
+    cleanup = next(t for t in out.tasks if t.pipeline_task == "slow-cleanup")
+    assert cleanup.reason == "TaskRunCancelled" and "timed out" in cleanup.message
+    assert (out.status, out.reason) == (FALSE, "Failed")
+    assert out.message == "Tasks Completed: 2 (Failed: 1, Cancelled 0), Skipped: 0"
+    assert (out.finished - out.started).total_seconds() < 2
