@@ -123,6 +123,17 @@ class _PipelineRun:
         self.final_names = self.run.final_names
         self.timeouts = self.run.timeouts
         self.states = {t["name"]: TaskState(spec=t, final=final) for t, final in self.run.tasks()}
+        # what happened so far; only the scheduling thread changes these
+        self.started = now()
+        self.t0 = time.monotonic()
+        self.finally_t0: float | None = None      # when the finally tasks could start
+        self.timed_out = False                    # timeouts.pipeline fired
+        self.tasks_timed_out = False
+        self.finally_timed_out = False
+        self.cancelled = False                    # Ctrl-C / SIGTERM
+        self.stopping = False                     # a DAG task failed: start no more DAG tasks
+        self.invalid_result: str | None = None    # InvalidTaskResultReference: the run fails
+        self.futures: dict[cf.Future, tuple[str, int]] = {}  # running TaskRun -> (task, index)
 
     # ---- variables ----
 
@@ -296,15 +307,7 @@ class _PipelineRun:
     def _schedule_all(self) -> PipelineRunOutcome:
         self.started = now()
         self.t0 = time.monotonic()
-        self.finally_t0: float | None = None
-        self.timed_out = False          # the pipeline timeout fired
-        self.tasks_timed_out = False
-        self.finally_timed_out = False
-        self.cancelled = False
-        self.invalid_result: str | None = None  # InvalidTaskResultReference: the run fails
-        self.stopping = False
         pool = cf.ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="pipelinetask")
-        self.futures: dict[cf.Future, tuple[str, int]] = {}
         try:
             while True:
                 self._check_deadlines()
