@@ -531,8 +531,8 @@ class _PipelineRun:
         name, index = self.futures.pop(fut)
         s = self.states[name]
         outcome = fut.result()
-        if s.timed_out and not outcome.succeeded:
-            outcome.reason, outcome.message = TASKRUN_CANCELLED, CANCELLED_BY_TIMEOUT_MSG
+        if s.timed_out and outcome.reason == TASKRUN_CANCELLED:  # Tekton's message says why
+            outcome.message = CANCELLED_BY_TIMEOUT_MSG
         s.outcomes[index] = outcome
         if any(o is None for o in s.outcomes):
             return
