@@ -325,7 +325,8 @@ def test_matrix_fans_out_and_aggregates_results():
                                          {"name": "arch", "value": "$(params.arches)"}]},
              params=[{"name": "tag", "value": "v1"}]),
         task("collect", params=[{"name": "all", "value": "$(tasks.build.results.os[*])"},
-                                {"name": "n", "value": "$(tasks.build.matrix.length)"}]),
+                                {"name": "n", "value": "$(tasks.build.matrix.length)"},
+                                {"name": "m", "value": "$(tasks.build.matrix.os.length)"}]),
     ], params=[{"name": "arches", "type": "array", "default": ["amd64", "arm64"]}],
         results=[{"name": "oses", "type": "array", "value": "$(tasks.build.results.os[*])"}])
     out, fake = run(pr, {"build": Behaviour(echo_params=True), "collect": Behaviour(echo_params=True)})
@@ -336,7 +337,7 @@ def test_matrix_fans_out_and_aggregates_results():
     assert combos[0] == {"tag": "v1", "os": "linux", "arch": "amd64"}
     assert combos[1] == {"tag": "v1", "os": "mac", "arch": "amd64"}   # Tekton: last param slowest
     collect = next(t for t in out.tasks if t.pipeline_task == "collect")
-    assert collect.results == {"all": ["linux", "mac", "linux", "mac"], "n": "4"}
+    assert collect.results == {"all": ["linux", "mac", "linux", "mac"], "n": "4", "m": "4"}
     assert out.results == {"oses": ["linux", "mac", "linux", "mac"]}
 
 
