@@ -228,3 +228,13 @@ def test_cli_dry_run_resolves_a_catalog_task_and_runs_nothing(tmp_path):
     assert validate["name"] == "catalog-taskref-validate"
     assert validate["plan"]["steps"][0]["image"].startswith("localhost/interlock/looker@sha256:")
     assert "s3cr3t-value" not in proc.stdout + proc.stderr
+
+
+def test_host_folder_workspace_with_sub_path_and_optional_unbound(run_pipeline, tmp_path):
+    host = tmp_path / "shared"
+    host.mkdir(mode=0o777)
+    host.chmod(0o777)   # the steps' user is not root
+    out, _ = run_pipeline("host-workspace", workspaces={"shared": host})
+    assert out.succeeded, out.message
+    assert by_task(out)["read"].results == {"note": "from write", "unused-bound": "false"}
+    assert (host / "app" / "note.txt").read_text() == "from write"
