@@ -48,8 +48,8 @@ def test_rewrite_pins_tags_digests_and_placeholders_only_in_image_keys():
     assert changes[0].old == "localhost/interlock/looker:0.1.0"
     # only the references changed: same number of lines, same other lines
     assert len(text.splitlines()) == len(TASK.splitlines())
-    assert [l for l in text.splitlines() if "interlock/" not in l] == \
-           [l for l in TASK.splitlines() if "interlock/" not in l]
+    assert [line for line in text.splitlines() if "interlock/" not in line] == \
+           [line for line in TASK.splitlines() if "interlock/" not in line]
 
 
 def test_rewrite_is_idempotent():

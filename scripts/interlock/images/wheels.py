@@ -44,7 +44,7 @@ def _pip(*args: str, cwd: Path | None = None) -> None:
     proc = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
                           capture_output=True, text=True, cwd=cwd)
     if proc.returncode != 0:
-        lines = [l for l in proc.stderr.strip().splitlines() if l.strip()]
+        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
         raise WheelError(f"pip {args[0]} failed: " + (lines[-1] if lines else f"exit {proc.returncode}"))
 
 
