@@ -15,8 +15,9 @@ pkg/reconciler/pipelinerun/resources/pipelinerunstate.go in tektoncd/pipeline):
   stopping), then the run fails; `spec.timeouts.pipeline` cancels everything, skips every task
   not started (finally included) and the run ends "PipelineRunTimeout".
 
-What the run asks for is loaded and checked by pipeline_spec.py; Tekton's statuses, skip
-reasons and condition live in pipeline_status.py; this module schedules.
+What the run asks for is loaded and checked by pipeline_spec.py; the TaskRun objects are built
+by pipeline_taskruns.py; Tekton's statuses, skip reasons and condition live in
+pipeline_status.py; this module checks every task up front, then schedules.
 
 TaskRuns handed to the executor carry `metadata.name` `<pipelinerun>-<pipelineTask>[-<index>]`,
 Tekton's labels `tekton.dev/pipelineRun|pipelineTask|pipeline`, and the pipeline context in
@@ -28,9 +29,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import copy
 import dataclasses
-import functools
 import json
-import re
 import shutil
 import tempfile
 import threading
@@ -41,13 +40,14 @@ from typing import Any, Callable, Mapping, Protocol
 
 import yaml
 
-from interlock.run import matrix as matrix_mod, pipeline_spec, timeouts as timeouts_mod
-from interlock.run import when as when_mod
+from interlock.run import matrix as matrix_mod, pipeline_spec, pipeline_taskruns
+from interlock.run import timeouts as timeouts_mod, when as when_mod
 from interlock.run.errors import InvalidRun
 from interlock.run.options import RunOptions
-from interlock.run.outcome import (FALSE, SUCCEEDED, TASKRUN_CANCELLED, TASKRUN_VALIDATION_FAILED,
+from interlock.run.outcome import (FALSE, TASKRUN_CANCELLED, TASKRUN_VALIDATION_FAILED,
                                    UNKNOWN, PipelineRunOutcome, TaskRunOutcome, now)
 from interlock.run.pipeline_spec import PipelineRunInvalid, PipelineRunSpec
+from interlock.run.pipeline_taskruns import CONTEXT_ANNOTATIONS
 from interlock.run.pipeline_status import (  # noqa: F401  (skip reasons re-exported)
     CANCELLED_BY_TIMEOUT_MSG, EMPTY_MATRIX_SKIP, FINALLY_TIMEOUT_SKIP,
     INVALID_TASK_RESULT_REFERENCE, MISSING_RESULTS_SKIP, PARENT_SKIP, PIPELINE_TIMEOUT_SKIP,
@@ -55,16 +55,6 @@ from interlock.run.pipeline_status import (  # noqa: F401  (skip reasons re-expo
     skipped_tasks)
 from interlock.run.variables import (InvalidReference, UndeclaredReference, lookup, references,
                                      substitute)
-
-_INDEXED_RESULT = re.compile(r"^(tasks\.[^.\[]+\.results\.[^.\[]+)\[(\d+)\]$")
-
-# annotations on each TaskRun carrying pipeline context to the TaskRun runner
-CONTEXT_ANNOTATIONS = {
-    "pipelineRun.name": "interlock.dev/pipelinerun-name",
-    "pipelineRun.uid": "interlock.dev/pipelinerun-uid",
-    "pipelineTask.retries": "interlock.dev/pipelinetask-retries",
-    "task.retry-count": "interlock.dev/retry-count",
-}
 
 LogFn = Callable[[str, str, str], None]
 
@@ -186,40 +176,12 @@ class _PipelineRun:
             s.task_spec = resolve_pipeline_task(s.spec, self.options, self.run.at(s.name)).spec
         return s.task_spec
 
-    def _placeholder_variables(self, task: Mapping, final: bool) -> dict[str, Any]:
-        """Variables as they will be at run time, task results standing in as placeholders of
-        their declared type, so that every reference and type can be checked up front."""
-        v = self.run.base_variables(task)
-        for name in self.dag_names:
-            s = self.states[name]
-            fanned = bool(s.spec.get("matrix"))
-            for r in self._task_spec(s).get("results") or []:
-                ref = f"tasks.{name}.results.{r.get('name')}"
-                kind = r.get("type") or "string"
-                # as many items as the largest index the pipeline reads, so `[i]` resolves
-                size = 1 + self._max_index.get(ref, 0)
-                value: Any = ([f"<{ref}[{i}]>" for i in range(size)] if kind == "array" else
-                              _AnyKey(ref) if kind == "object" else f"<{ref}>")
-                v[ref] = [value] if fanned and kind == "string" else value
-                if fanned:
-                    v[f"tasks.{name}.matrix.{r.get('name')}.length"] = f"<{ref}.length>"
-            if fanned:
-                v[f"tasks.{name}.matrix.length"] = f"<tasks.{name}.matrix.length>"
-            if final:
-                v[f"tasks.{name}.status"] = SUCCEEDED
-        if final:
-            v["tasks.status"] = SUCCEEDED
-        return v
+    def _placeholders(self, s: TaskState) -> dict[str, Any]:
+        return pipeline_taskruns.placeholder_variables(
+            self.run, s.spec, s.final, lambda name: self._task_spec(self.states[name]))
 
-    @functools.cached_property
-    def _max_index(self) -> dict[str, int]:
-        """Largest `[i]` the pipeline reads of each task result."""
-        out: dict[str, int] = {}
-        for ref in references(self.run.spec):
-            m = _INDEXED_RESULT.match(ref)
-            if m:
-                out[m.group(1)] = max(out.get(m.group(1), 0), int(m.group(2)))
-        return out
+    def _taskruns(self, s: TaskState, variables: Mapping[str, Any]) -> list[dict]:
+        return pipeline_taskruns.build(self.run, s.spec, variables)
 
     def check_tasks(self) -> None:
         """Resolve every task, check result references against what the producing tasks
@@ -229,7 +191,7 @@ class _PipelineRun:
         for name in self.dag_names + self.final_names:
             s = self.states[name]
             at = self.run.at(s.name)
-            variables = self._placeholder_variables(s.spec, s.final)
+            variables = self._placeholders(s)
             try:
                 substitute(copy.deepcopy(s.spec.get("when") or []), variables)
                 runs = self._taskruns(s, variables)
@@ -296,7 +258,7 @@ class _PipelineRun:
         tasks: list[TaskRunOutcome] = []
         for name in self.dag_names + self.final_names:
             s = self.states[name]
-            for tr in self._taskruns(s, self._placeholder_variables(s.spec, s.final)):
+            for tr in self._taskruns(s, self._placeholders(s)):
                 out = executor(tr, threading.Event(), self.log)
                 out.pipeline_task = name
                 tasks.append(out)
@@ -547,55 +509,6 @@ class _PipelineRun:
         if s.failed and not s.final:
             self.stopping = True
 
-    def _taskruns(self, s: TaskState, variables: Mapping[str, Any]) -> list[dict]:
-        """The TaskRun object(s) for a pipeline task, pipeline variables substituted."""
-        t = s.spec
-        params = substitute(copy.deepcopy(t.get("params") or []), variables)
-        combos: list[dict[str, str]] = [{}]
-        if t.get("matrix"):
-            combos = matrix_mod.combinations(substitute(copy.deepcopy(t["matrix"]), variables))
-            if len(combos) > matrix_mod.MAX_COMBINATIONS:
-                raise matrix_mod.MatrixInvalid(
-                    f"{len(combos)} combinations exceed the limit of {matrix_mod.MAX_COMBINATIONS}"
-                    " (Tekton's default-max-matrix-combinations-count)")
-        spec: dict[str, Any] = {}
-        if "taskSpec" in t:
-            spec["taskSpec"] = _propagate(t["taskSpec"], variables)
-        else:
-            spec["taskRef"] = substitute(copy.deepcopy(t["taskRef"]), variables)
-        workspaces = []
-        for ws in t.get("workspaces") or []:
-            binding = self.run.workspaces.get(ws.get("workspace", ws["name"]))
-            if binding is None:
-                continue  # an optional pipeline workspace left unbound
-            b = {**copy.deepcopy(binding), "name": ws["name"]}
-            sub = substitute(ws.get("subPath"), variables)
-            if sub:
-                b["subPath"] = f"{b['subPath']}/{sub}" if b.get("subPath") else sub
-            workspaces.append(b)
-        if workspaces:
-            spec["workspaces"] = workspaces
-        if "timeout" in t:
-            spec["timeout"] = t["timeout"]
-        spec.update(copy.deepcopy(self.run.template))
-        runs = []
-        for i, combo in enumerate(combos):
-            run_name = f"{self.name}-{t['name']}" + (f"-{i}" if t.get("matrix") else "")
-            run_params = [p for p in params] + [{"name": k, "value": v} for k, v in combo.items()]
-            annotations = {CONTEXT_ANNOTATIONS["pipelineRun.name"]: self.name,
-                           CONTEXT_ANNOTATIONS["pipelineRun.uid"]: self.run.uid,
-                           CONTEXT_ANNOTATIONS["pipelineTask.retries"]: str(t.get("retries", 0)),
-                           CONTEXT_ANNOTATIONS["task.retry-count"]: "0"}
-            runs.append({
-                "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
-                "metadata": {"name": run_name, "namespace": self.run.namespace,
-                             "labels": {"tekton.dev/pipelineRun": self.name,
-                                        "tekton.dev/pipelineTask": t["name"],
-                                        "tekton.dev/pipeline": self.run.pipeline_name},
-                             "annotations": annotations},
-                "spec": {**copy.deepcopy(spec), "params": run_params}})
-        return runs
-
     def _say(self, message: str) -> None:
         if self.log:
             self.log(self.name, "pipeline", message)
@@ -634,29 +547,6 @@ class _InvalidResultReference(Exception):
     pass
 
 
-class _AnyKey(dict):
-    """Placeholder of an object result: any key reads as a placeholder string."""
-
-    def __init__(self, ref: str):
-        super().__init__()
-        self.ref = ref
-
-    def __contains__(self, key: object) -> bool:
-        return True
-
-    def __getitem__(self, key: str) -> str:
-        return f"<{self.ref}.{key}>"
-
-
 def _task_name(t: Mapping) -> str:
     ref = t.get("taskRef") or {}
     return ref.get("name") or "embedded"
-
-
-def _propagate(task_spec: dict, variables: Mapping[str, Any]) -> dict:
-    """Pipeline params and context reach an embedded taskSpec (Tekton's propagated params),
-    except names the taskSpec declares itself; the rest stays for the TaskRun runner."""
-    own = {f"params.{p.get('name')}" for p in task_spec.get("params") or []}
-    visible = {k: v for k, v in variables.items()
-               if (k.startswith("params.") and k not in own) or k.startswith("context.pipeline")}
-    return substitute(copy.deepcopy(task_spec), visible, strict=())
