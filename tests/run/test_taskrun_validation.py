@@ -237,6 +237,8 @@ def test_cli_dry_run_prints_the_plan(tmp_path):
     assert r.exit_code == 0, r.output
     assert "image: localhost/t:1" in r.output
     assert "- two words" in r.output
+    # a script step shows its script, parameters substituted, after Tekton's default shebang
+    assert "#!/bin/sh\n    set -e\n    printf %s \"$URL\"" in r.output
 
 
 @pytest.mark.containers

@@ -193,6 +193,17 @@ def _invalid(message: str, to_json: bool) -> None:
 
 def _plan_text(outcome: TaskRunOutcome | PipelineRunOutcome) -> str:
     import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def text(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+        # scripts read as written: multi-line strings as literal blocks
+        style = "|" if "\n" in value else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+    Dumper.add_representer(str, text)
     taskruns = outcome.tasks if isinstance(outcome, PipelineRunOutcome) else [outcome]
     plans = [t.plan for t in taskruns if t.plan is not None]
-    return yaml.safe_dump(plans if len(plans) != 1 else plans[0], sort_keys=False).rstrip()
+    return yaml.dump(plans if len(plans) != 1 else plans[0], Dumper=Dumper, sort_keys=False,
+                     width=100).rstrip()

@@ -74,6 +74,7 @@ class ContainerPlan:
         """The plan as printed by --dry-run: names of env variables, never their values."""
         return {"name": self.name, "kind": self.kind, "image": self.image,
                 "command": self.command, "args": self.args,
+                **({"script": self.script} if self.script is not None else {}),
                 "env": sorted(set(self.env) | set(self.secret_env)),
                 "workingDir": self.workdir, "user": self.user,
                 "mounts": [m.arg() for m in self.mounts], "timeout": self.timeout,
