@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import leftover_containers
+from run_support import TASKRUNS, leftover_containers
 
 pytestmark = pytest.mark.containers
 
@@ -248,7 +248,6 @@ def test_cancel_removes_the_running_container(run_file):
 def test_task_ref_by_git_resolver_and_by_task_file(run_file):
     out, _ = run_file("taskref-git")
     assert (out.task, out.results) == ("task-echo", {"said": "resolved"})
-    from conftest import TASKRUNS
     out, _ = run_file("taskref-name", task_file=TASKRUNS / "task-echo.yaml")
     assert out.results == {"said": "by-name"}
 
@@ -272,7 +271,6 @@ def test_ctrl_c_on_the_command_cancels_and_removes_containers(tools_image):
     import subprocess
     import sys
 
-    from conftest import TASKRUNS
     from interlock import podman
     proc = subprocess.Popen([sys.executable, "-m", "interlock", "run", str(TASKRUNS / "cancel.yaml"),
                              "--image-map", f"interlock-tools={tools_image}", "-o", "json"],
@@ -298,10 +296,8 @@ def test_network_none_by_default_and_host_on_request(run_file):
     assert host.results["interfaces"] == "".join(f"{n} " for n in sorted(os.listdir("/sys/class/net")))
 
 
-def test_run_as_non_root_is_checked_against_the_image_user(run_file, tools_image):
-    from conftest import _build_fallback
+def test_run_as_non_root_is_checked_against_the_image_user(run_file, tools_image, root_image):
     from interlock import podman
-    root_image = _build_fallback()  # bash + coreutils, no USER: runs as root
     out, _ = run_file("run-as-non-root", image_map={"interlock-tools": root_image})
     assert (out.status, out.reason) == ("False", "CreateContainerConfigError")
     assert "container has runAsNonRoot and image will run as root" in out.message
