@@ -49,3 +49,25 @@ def test_missing_containerfile_is_a_clear_error(tmp_path, monkeypatch: pytest.Mo
     spec = ImageSpec("ghost", "wheels", "base", "no such image")
     with pytest.raises(build_module.BuildError, match=r"images/ghost/Containerfile: Containerfile missing"):
         build_module.build_one(spec, no_cache=False, log=lambda _: None)
+
+
+def test_render_writes_the_metadata_into_the_opening_label(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    from interlock.images import build as build_module
+    monkeypatch.setattr(build_module, "BUILD", tmp_path)
+    meta = {"created": "2024-01-02T03:04:05Z", "version": "9.9.9", "revision": "abc123-dirty",
+            "source": "https://example.org/interlock.git"}
+    text = build_module.render(SPECS["looker"], meta).read_text()
+    for key, value in meta.items():
+        assert f'org.opencontainers.image.{key}="{value}"' in text
+    assert '"unknown"' not in text and "1970-01-01" not in text
+    # the label opens the final stage, before any layer that carries files
+    final = text[text.rindex("\nFROM "):]
+    assert final.index("LABEL ") < final.index("COPY ")
+
+
+def test_render_refuses_values_that_would_break_the_containerfile(tmp_path, monkeypatch):
+    from interlock.images import build as build_module
+    monkeypatch.setattr(build_module, "BUILD", tmp_path)
+    meta = {"created": "x", "version": "1", "revision": 'a" b', "source": "s"}
+    with pytest.raises(build_module.BuildError, match="may not contain"):
+        build_module.render(SPECS["base"], meta)

@@ -7,6 +7,7 @@ images/<name>/Containerfile ADDs.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -50,6 +51,14 @@ def assemble(spec: ImageSpec, epoch: int, log: Log) -> Layer:
     log(f"{spec.name}: {len(resolved)} .debs ready ({downloaded} downloaded, "
         f"{len(resolved) - downloaded} from build/debs)")
 
+    tar = BUILD / spec.name / "context" / "rootfs.tar"
+    stamp = tar.with_name("rootfs.key")
+    key = layer_key(spec, resolved, epoch)
+    if tar.is_file() and stamp.is_file() and stamp.read_text() == key:
+        log(f"{spec.name}: rootfs.tar unchanged (same .debs, rules, builder and timestamp)")
+        return Layer(tar, resolved, downloaded, 0)
+    stamp.unlink(missing_ok=True)
+
     stage = BUILD / spec.name / "rootfs"
     if stage.exists():
         shutil.rmtree(stage)
@@ -65,10 +74,22 @@ def assemble(spec: ImageSpec, epoch: int, log: Log) -> Layer:
         finish_tools(stage)
     write_manifest(stage, spec.name, resolved)
 
-    tar = BUILD / spec.name / "context" / "rootfs.tar"
     entries = rootfs.write_tar(stage, tar, epoch, owners)
+    stamp.write_text(key)
     log(f"{spec.name}: rootfs.tar {tar.stat().st_size / 1e6:.1f} MB, {entries} entries")
     return Layer(tar, resolved, downloaded, entries)
+
+
+def layer_key(spec: ImageSpec, resolved: list[debs.Deb], epoch: int) -> str:
+    """Everything rootfs.tar is made from; the tar is rebuilt only when this changes (the
+    output is deterministic, so reusing it gives the same bytes as rebuilding it)."""
+    digest = hashlib.sha256()
+    digest.update(f"{spec.name}\n{epoch}\n{debs.manifest(resolved)}".encode())
+    code = Path(__file__).parent
+    for path in [spec.folder / "packages.txt", SPECS["base"].folder / "prune.txt",
+                 code / "base.py", code / "rootfs.py", code / "debs.py"]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def write_manifest(stage: Path, name: str, resolved: list[debs.Deb]) -> None:

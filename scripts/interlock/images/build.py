@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import fcntl
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -41,12 +42,11 @@ def build_one(spec: ImageSpec, no_cache: bool, log: Log) -> Result:
     previous = inspect(spec)
     prov = provenance.of(spec.inputs())
     context = context_for(spec, prov.epoch, log)
+    metadata = {"created": prov.created, "version": spec.ref.rsplit(":", 1)[1],
+                "revision": prov.revision, "source": prov.source}
+    containerfile = render(spec, metadata)
     args = ["build", "--quiet", "--pull=never", "--timestamp", str(prov.epoch),
-            "--file", str(spec.containerfile), "--tag", spec.ref,
-            "--build-arg", f"VERSION={spec.ref.rsplit(':', 1)[1]}",
-            "--build-arg", f"REVISION={prov.revision}",
-            "--build-arg", f"SOURCE={prov.source}",
-            "--build-arg", f"CREATED={prov.created}"]
+            "--file", str(containerfile), "--tag", spec.ref]
     if spec.parent:
         args += ["--build-arg", f"BASE={SPECS[spec.parent].ref}"]
     if no_cache:
@@ -55,8 +55,8 @@ def build_one(spec: ImageSpec, no_cache: bool, log: Log) -> Result:
     podman(*args, str(context))
     built = inspect(spec)
     if built is not None and not no_cache and stale(built, prov):
-        # podman 4.3's layer cache keys LABEL on its unexpanded text and ignores --timestamp,
-        # so a cached build can carry an older revision and mtimes: rebuild without the cache
+        # render() should prevent this; if podman's cache still returns older metadata, do not
+        # trust any cached layer
         log(f"{spec.name}: cached layers carry another revision or timestamp; rebuilding --no-cache")
         podman(*args, "--no-cache", str(context))
         built = inspect(spec)
@@ -70,6 +70,31 @@ def build_one(spec: ImageSpec, no_cache: bool, log: Log) -> Result:
         # refuses when a container or another image still uses it, which is fine
         podman("rmi", previous.id, check=False)
     return Result(built, time.monotonic() - started)
+
+
+def render(spec: ImageSpec, metadata: dict[str, str]) -> Path:
+    """images/<name>/Containerfile with the metadata labels filled in, as build/<name>/Containerfile.
+
+    podman 4.3 keys its layer cache on the literal instruction text (ARG entries on the name
+    only) and ignores --timestamp, so metadata passed as build args would come back from the
+    cache with an older revision and older created times. With the values written into the LABEL
+    that opens the final stage, new values miss the cache there and every later layer is redone
+    with the new timestamp, while the expensive install stage stays cached.
+    """
+    text = spec.containerfile.read_text()
+    for key, value in metadata.items():
+        if re.search(r"[\s\"'\\$]", value):
+            raise BuildError(f"{key}={value!r}: metadata values may not contain spaces, quotes, "
+                             "backslashes or $")
+        text, count = re.subn(rf'(org\.opencontainers\.image\.{key}=)"[^"]*"',
+                              lambda m: f'{m.group(1)}"{value}"', text)
+        if count != 1:
+            raise BuildError(f"{spec.containerfile}: expected one org.opencontainers.image.{key} "
+                             f"label, found {count}")
+    out = BUILD / spec.name / "Containerfile"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return out
 
 
 def stale(built: Built, prov: provenance.Provenance) -> bool:
