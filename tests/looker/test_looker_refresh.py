@@ -121,3 +121,19 @@ def test_bad_params_are_named(run_step, looker, mutations):
     run = run_step(refresh, "--pdt-model", "ecommerce")
     assert run.code == 2 and "pdt-views" in run.lines[-1]["msg"]
     assert mutations() == []
+
+
+def test_slow_query_times_out_and_counts_as_failed(run_step, looker):
+    looker.state.queries["102"].runtime = 30.0  # far beyond the per-query timeout below
+    run = run_step(refresh, "--dashboard-ids", "7", "--query-timeout", "0.5", "--fail-on", "none", report="yes")
+    assert run.code == 0, run.log
+    assert run.results["queries-failed"] == "1"
+    slow = [t for t in run.report["tiles"] if t["status"] == "timeout"]
+    assert len(slow) == 1 and slow[0]["message"].startswith("still running after 0.5s")
+
+
+def test_more_than_15_queries_in_flight_is_refused_before_anything_changes(run_step, looker, mutations):
+    # Looker runs at most 15 queries per user at once and queues the rest; the task never asks for more.
+    run = run_step(refresh, "--datagroups", "11", "--dashboard-ids", "7", "--concurrency", "20")
+    assert run.code == 2 and "at most 15" in run.lines[-1]["msg"]
+    assert mutations() == []
