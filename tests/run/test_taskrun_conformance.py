@@ -150,9 +150,10 @@ def test_workspaces(run_file, tmp_path):
     settings = tmp_path / "settings"
     settings.mkdir()
     (settings / "mode").write_text("fast\n")
-    out, _ = run_file("workspaces", workspaces={"source": source},
-                      secrets={"registry-creds": creds}, configmaps={"app-settings": settings})
+    out, lines = run_file("workspaces", workspaces={"source": source},
+                          secrets={"registry-creds": creds}, configmaps={"app-settings": settings})
     assert out.succeeded, out.message
+    assert "[workspaces/use] password is ***" in lines  # a secret workspace's values are masked
     r = out.results
     assert r["source-path"] == "/workspace/source"
     assert r["input"] == "from the host"

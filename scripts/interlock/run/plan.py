@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from interlock.run import params as params_mod, results as results_mod, workspaces as ws_mod
+from interlock.run import params as params_mod, results as results_mod, standins
+from interlock.run import workspaces as ws_mod
 from interlock.run.durations import format_duration, parse_duration
 from interlock.run.errors import InvalidRun, Unsupported
 from interlock.run.options import RunOptions
@@ -62,6 +63,7 @@ class TaskRunPlan:
     step_result_names: dict[str, list[str]] = field(default_factory=dict)
     variables: dict[str, object] = field(default_factory=dict)
     pipeline_task: str | None = None
+    secret_values: set[str] = field(default_factory=set, repr=False)  # masked in logs
 
     def describe(self) -> dict:
         def rel(d: dict) -> dict:
@@ -260,8 +262,26 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
         if "value" in r:
             _validate_refs(r["value"], variables, step_results, f"{swhere}.results[{i}].value")
     resolved_spec = substitute(tspec, variables, strict=frozenset())
+    secret_values = {v for c in [*step_plans, *sidecar_plans] for v in c.secret_env.values()}
+    secret_values |= _secret_files(spec.get("workspaces"), tspec.get("volumes"), variables, options)
     return TaskRunPlan(name=name, task=resolved.name, namespace=namespace, uid=uid, label=label,
                        run_dir=run_folder, steps=step_plans, sidecars=sidecar_plans,
                        results=declared_results, timeout=timeout, spec=resolved_spec,
                        step_result_names=step_results, variables=variables,
-                       pipeline_task=str(pipeline_task) if pipeline_task else None)
+                       pipeline_task=str(pipeline_task) if pipeline_task else None,
+                       secret_values=secret_values)
+
+
+def _secret_files(bindings: object, volumes: object, variables: Mapping[str, object],
+                  options: RunOptions) -> set[str]:
+    """Values of the Secret stand-ins mounted as workspaces or volumes (masked in logs)."""
+    names = {str((b.get("secret") or {}).get("secretName")) for b in bindings or []
+             if isinstance(b, dict) and "secret" in b}
+    names |= {str(substitute((v.get("secret") or {}).get("secretName"), variables))
+              for v in volumes or [] if isinstance(v, dict) and "secret" in v}
+    values: set[str] = set()
+    for name in names:
+        folder = options.secrets.get(name)
+        if folder is not None and Path(folder).is_dir():
+            values |= set(standins.keys(Path(folder)).values())
+    return values

@@ -101,9 +101,10 @@ def _print_log(task: str, step: str, line: str) -> None:
     print(f"[{task}/{step}] {line}", flush=True)
 
 
-def _masker(plans: list[ContainerPlan]) -> Callable[[str], str]:
-    secrets = sorted({v.strip() for p in plans for v in p.secret_env.values() if len(v.strip()) >= 3},
-                     key=len, reverse=True)
+def _masker(values: set[str]) -> Callable[[str], str]:
+    """Replace every secret value (stand-in env, volume and workspace keys) in a log line.
+    Values under 3 characters are left: masking them would garble ordinary output."""
+    secrets = sorted({v.strip() for v in values if len(v.strip()) >= 3}, key=len, reverse=True)
 
     def mask(line: str) -> str:
         for s in secrets:
@@ -133,7 +134,7 @@ class _Execution:
                  cancel: threading.Event | None):
         self.plan, self.options, self.log, self.cancel = plan, options, log, cancel
         self.run_id = uuid.uuid4().hex[:10]
-        self.mask = _masker(plan.steps + plan.sidecars)
+        self.mask = _masker(plan.secret_values)
         self.deadline = time.monotonic() + plan.timeout if plan.timeout else None
         self.out = TaskRunOutcome(plan.name, plan.task, oc.UNKNOWN, "Running", started=oc.now(),
                                   run_id=self.run_id)
