@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TOOLS_ALIAS, leftover_containers
+from run_support import TOOLS_ALIAS, leftover_containers
 
 pytestmark = pytest.mark.containers
 
