@@ -37,7 +37,8 @@ demo: setup  ## build the images and run looker-refresh locally against the fake
 bench: setup  ## benchmarks: runner overhead, pipeline parallelism, Looker warming
 	@$(BIN)/python -m interlock.bench
 
-lock:  ## re-pin requirements/*.txt from pyproject.toml (hashed)
+lock: setup  ## re-pin requirements/*.txt from pyproject.toml (hashed)
+	@$(BIN)/python -m pip install -q uv==0.13.9
 	@for x in looker istio vertex dev; do \
-	  uv pip compile -q pyproject.toml --extra $$x --python-version 3.11 \
+	  $(BIN)/uv pip compile -q pyproject.toml --extra $$x --python-version 3.11 \
 	    --python-platform x86_64-manylinux_2_36 --generate-hashes --no-header -o requirements/$$x.txt; done

@@ -69,3 +69,11 @@ def test_looker_validate_task_gates(run_task, looker):
     passing = run_task("looker-validate", looker, project="broken_project", allow="look:56,broken_project/*")
     assert passing.code == 0, passing.stderr
     assert json.loads(passing.results["summary"])["ignored"] == 2
+
+
+def test_looker_image_cold_start_reaches_the_api(looker_image):
+    from interlock.images.cold_start import cold_start
+
+    seconds = cold_start("looker", looker_image)
+    assert seconds is not None and 0 < seconds < 60
+    assert cold_start("base", looker_image) is None  # only images with a step probe are timed

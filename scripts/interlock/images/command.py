@@ -7,6 +7,7 @@ import time
 import click
 
 from interlock.images.build import BuildError, build as run_build
+from interlock.images.cold_start import cold_start as measure_cold_start
 from interlock.images.debs import DebError
 from interlock.images.inventory import inventory
 from interlock.images.pin import PinError, pin_files, yaml_files
@@ -69,15 +70,18 @@ def build(names: tuple[str, ...], no_cache: bool, fmt: str) -> None:
 @images.command("list")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
               show_default=True)
-def list_(fmt: str) -> None:
+@click.option("--cold-start", is_flag=True,
+              help="Also time each step image from `podman run` to its first API call (runs a container).")
+def list_(fmt: str, cold_start: bool) -> None:
     """Show every image: reference, size, digest and creation time, or `not built`."""
     try:
         found = inventory()
+        starts = {name: measure_cold_start(name, b.ref) for name, b in found.items() if b} if cold_start else {}
     except EXPECTED as err:
         _fail(err)
     if fmt == "json":
-        click.echo(json.dumps({name: (b.as_dict() if b else None) for name, b in found.items()},
-                              indent=2))
+        click.echo(json.dumps({name: (b.as_dict() | ({"cold_start_s": starts.get(name)} if cold_start else {})
+                                      if b else None) for name, b in found.items()}, indent=2))
         return
     rows = []
     for name, b in found.items():
@@ -85,7 +89,10 @@ def list_(fmt: str) -> None:
             rows.append([name, SPECS[name].ref, "-", "not built", "-"])
         else:
             rows.append([name, b.ref, f"{b.size / 1e6:.1f}", b.digest, b.created])
-    click.echo(_table(rows, ["NAME", "REFERENCE", "SIZE MB", "DIGEST", "CREATED"]))
+        if cold_start:
+            rows[-1].append("-" if starts.get(name) is None else f"{starts[name]:.2f}")
+    click.echo(_table(rows, ["NAME", "REFERENCE", "SIZE MB", "DIGEST", "CREATED"]
+                      + (["COLD START S"] if cold_start else [])))
 
 
 @images.command()
