@@ -27,6 +27,11 @@ if ((${#missing[@]})); then
     apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
   fi
 fi
+# The image builder resolves .debs from apt's package lists: make sure there are some.
+if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then
+  say "apt: no package lists yet, running apt-get update"
+  apt-get update -qq
+fi
 say "apt packages present: ${APT_PACKAGES[*]}"
 
 # Python venv from the hashed lock; re-installed only when the lock changes.
