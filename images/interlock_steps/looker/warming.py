@@ -15,6 +15,7 @@ at most 15 queries per user at a time and queues or refuses the rest (Looker doc
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -135,7 +136,7 @@ def _start_task(client: LookerClient, query_id: str) -> str | LookerError:
 
 def warm(client: LookerClient, tiles: list[Tile], *, concurrency: int, query_timeout: float, deadline: Deadline,
          log: Callable[..., None] = lambda *a, **k: None, sleep: Callable[[float], None] = time.sleep,
-         clock: Callable[[], float] = time.monotonic, poll_min: float = 0.02, poll_max: float = 1.0) -> list[Outcome]:
+         clock: Callable[[], float] = time.monotonic, poll_min: float = 0.005, poll_max: float = 1.0) -> list[Outcome]:
     """Run each distinct query once, `concurrency` at a time; every tile gets an Outcome.
 
     Free slots are filled in parallel (one thread per slot), and one
@@ -151,13 +152,16 @@ def warm(client: LookerClient, tiles: list[Tile], *, concurrency: int, query_tim
     waiting = list(by_query)
     running: dict[str, tuple[str, float]] = {}  # task id -> (query id, started)
     finished = 0
-    wait = poll_min
+    wait = 4 * poll_min
+    durations: list[float] = []  # of completed queries, to poll in step with how long they take
 
     def settle(query_id: str, status: str, message: str, seconds: float, task_id: str | None = None) -> None:
         nonlocal finished
         for o in by_query[query_id]:
             o.status, o.message, o.seconds, o.task_id = status, message, seconds, task_id
         finished += 1
+        if status == DONE_OK:
+            durations.append(seconds)
         log(f"query {status}", target=f"query {query_id}", seconds=round(seconds, 3),
             progress=f"{finished}/{len(by_query)}", **({"error": message} if message else {}))
 
@@ -193,8 +197,10 @@ def warm(client: LookerClient, tiles: list[Tile], *, concurrency: int, query_tim
                     del running[task_id]
                     settle(query_id, "timeout", f"still {status} after {query_timeout:g}s", elapsed, task_id)
                     progressed = True
-            # Poll fast while queries finish; back off while they all keep running.
-            wait = poll_min if progressed else min(wait * 1.25, poll_max)
+            # Poll about ten times per typical query (fast queries are seen soon, slow ones are not
+            # polled needlessly); back off while every query keeps running.
+            typical = statistics.median(durations[-50:]) if durations else wait
+            wait = min(poll_max, max(poll_min, typical / 10)) if progressed else min(wait * 1.25, poll_max)
     return outcomes
 
 
