@@ -46,7 +46,7 @@ def test_missing_containerfile_is_a_clear_error(tmp_path, monkeypatch: pytest.Mo
     from interlock.images import build as build_module
     from interlock.images.spec import ImageSpec
 
-    spec = ImageSpec("ghost", "wheels", "base", "no such image")
+    spec = ImageSpec("ghost", "debs", "base", "no such image")
     with pytest.raises(build_module.BuildError, match=r"images/ghost/Containerfile: Containerfile missing"):
         build_module.build_one(spec, no_cache=False, log=lambda _: None)
 
@@ -71,3 +71,13 @@ def test_render_refuses_values_that_would_break_the_containerfile(tmp_path, monk
     meta = {"created": "x", "version": "1", "revision": 'a" b', "source": "s"}
     with pytest.raises(build_module.BuildError, match="may not contain"):
         build_module.render(SPECS["base"], meta)
+
+
+def test_integration_images_share_one_containerfile_and_get_their_own_labels(tmp_path, monkeypatch):
+    from interlock.images import build as build_module
+    monkeypatch.setattr(build_module, "BUILD", tmp_path)
+    assert len({SPECS[n].containerfile for n in ("looker", "istio", "vertex")}) == 1
+    meta = {"title": "interlock-istio", "description": SPECS["istio"].description}
+    text = build_module.render(SPECS["istio"], meta).read_text()
+    assert 'org.opencontainers.image.title="interlock-istio"' in text
+    assert f'org.opencontainers.image.description="{SPECS["istio"].description}"' in text

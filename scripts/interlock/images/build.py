@@ -42,7 +42,8 @@ def build_one(spec: ImageSpec, no_cache: bool, log: Log) -> Result:
     previous = inspect(spec)
     prov = provenance.of(spec.inputs())
     context = context_for(spec, prov.epoch, log)
-    metadata = {"created": prov.created, "version": spec.ref.rsplit(":", 1)[1],
+    metadata = {"title": f"interlock-{spec.name}", "description": spec.description,
+                "created": prov.created, "version": spec.ref.rsplit(":", 1)[1],
                 "revision": prov.revision, "source": prov.source}
     containerfile = render(spec, metadata)
     args = ["build", "--quiet", "--pull=never", "--timestamp", str(prov.epoch),
@@ -73,7 +74,7 @@ def build_one(spec: ImageSpec, no_cache: bool, log: Log) -> Result:
 
 
 def render(spec: ImageSpec, metadata: dict[str, str]) -> Path:
-    """images/<name>/Containerfile with the metadata labels filled in, as build/<name>/Containerfile.
+    """The image's Containerfile with the metadata labels filled in, as build/<name>/Containerfile.
 
     podman 4.3 keys its layer cache on the literal instruction text (ARG entries on the name
     only) and ignores --timestamp, so metadata passed as build args would come back from the
@@ -83,8 +84,8 @@ def render(spec: ImageSpec, metadata: dict[str, str]) -> Path:
     """
     text = spec.containerfile.read_text()
     for key, value in metadata.items():
-        if re.search(r"[\s\"'\\$]", value):
-            raise BuildError(f"{key}={value!r}: metadata values may not contain spaces, quotes, "
+        if re.search(r"[\n\"'\\$]", value):
+            raise BuildError(f"{key}={value!r}: metadata values may not contain line breaks, quotes, "
                              "backslashes or $")
         text, count = re.subn(rf'(org\.opencontainers\.image\.{key}=)"[^"]*"',
                               lambda m: f'{m.group(1)}"{value}"', text)

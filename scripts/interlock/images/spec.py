@@ -27,7 +27,8 @@ class ImageSpec:
 
     @property
     def containerfile(self) -> Path:
-        return self.folder / "Containerfile"
+        # integration images share one Containerfile; only their wheelhouse and labels differ
+        return self.folder / "Containerfile" if self.kind == "debs" else IMAGES / "steps.Containerfile"
 
     @property
     def ref(self) -> str:
@@ -36,11 +37,10 @@ class ImageSpec:
     def inputs(self) -> list[Path]:
         """What the image is made from, for its revision and timestamp (see provenance.py)."""
         code = ROOT / "scripts" / "interlock" / "images"
-        own = [self.folder]
         if self.kind == "debs":
-            own += [code / "debs.py", code / "rootfs.py", code / "base.py"]
+            own = [self.folder, code / "debs.py", code / "rootfs.py", code / "base.py"]
         else:
-            own += [code / "wheels.py", ROOT / "requirements" / f"{self.name}.txt",
+            own = [self.containerfile, code / "wheels.py", ROOT / "requirements" / f"{self.name}.txt",
                     ROOT / "pyproject.toml", IMAGES / "interlock_steps"]
         if self.parent:
             own += SPECS[self.parent].inputs()
