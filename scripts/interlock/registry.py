@@ -2,7 +2,8 @@
 throw-away local registry for tests and demos.
 
 A registry is given as `HOST[:PORT][/PATH]` (`--registry`). Images go to
-`<registry>/interlock/<name>:<version>`, bundles to `<registry>/interlock/bundles/<name>:<version>`.
+`<registry>/interlock/<name>:<version>`, bundles to `<registry>/interlock/tasks/<name>:<version>`
+(and `.../pipelines/...`).
 Plain HTTP (podman `--tls-verify=false`, oras `insecure`) is used only for a registry whose host
 resolves to loopback addresses alone: nothing leaves the machine unencrypted.
 
@@ -72,12 +73,18 @@ def repository(registry: str) -> str:
     return f"{check(registry)}/{REPOSITORY}"
 
 
+def registry_of(reference: str) -> str:
+    """The registry part of one of our references (<registry>/interlock/...)."""
+    return reference.split(f"/{REPOSITORY}/", 1)[0]
+
+
 def image_repository(registry: str, name: str) -> str:
     return f"{repository(registry)}/{name}"
 
 
-def bundle_repository(registry: str, name: str) -> str:
-    return f"{repository(registry)}/bundles/{name}"
+def bundle_repository(registry: str, kind_folder: str, name: str) -> str:
+    """Where the bundles of a Task (kind_folder `tasks`) or Pipeline (`pipelines`) live."""
+    return f"{repository(registry)}/{kind_folder}/{name}"
 
 
 def _free_port() -> int:

@@ -24,7 +24,7 @@ def test_bad_registry_names_are_refused_with_the_value(bad):
 
 def test_names_in_a_registry():
     assert reg.image_repository("r.example:5000/team/", "looker") == "r.example:5000/team/interlock/looker"
-    assert reg.bundle_repository("r.example", "looker-refresh") == "r.example/interlock/bundles/looker-refresh"
+    assert reg.bundle_repository("r.example", "tasks", "looker-refresh") == "r.example/interlock/tasks/looker-refresh"
 
 
 def test_local_registry_serves_then_leaves_nothing():
