@@ -16,6 +16,8 @@ COMMANDS = {
     "docs": "interlock.docs:docs",
     "images": "interlock.images.command:images",
     "bundle": "interlock.bundles.command:bundle",
+    "stepactions": "interlock.stepactions:stepactions",
+    "versions": "interlock.versions:versions",
     "run": "interlock.run.command:run",
 }
 
