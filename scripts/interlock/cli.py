@@ -18,6 +18,7 @@ COMMANDS = {
     "bundle": "interlock.bundles.command:bundle",
     "stepactions": "interlock.stepactions:stepactions",
     "versions": "interlock.versions:versions",
+    "e2e": "interlock.e2e.command:e2e",
     "run": "interlock.run.command:run",
 }
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import click
 import yaml
 
-from interlock import catalog, docs, paths
+from interlock import catalog, docs, paths, yaml_dump
 
 API_VERSION = "tekton.dev/v1beta1"
 MAIN_STEP = "interlock.dev/main-step"
@@ -137,18 +137,8 @@ def task_url(res: catalog.Resource) -> str:
     return _repo_url(res.relpath).replace("/blob/", "/tree/", 1).rsplit("/", 1)[0]
 
 
-class _Dumper(yaml.SafeDumper):
-    """`|` blocks for multi-line strings (the artifacthub.io annotations stay readable)."""
-
-
-_Dumper.add_representer(str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v,
-                                                             style="|" if "\n" in v else None))
-
-
 def render(res: catalog.Resource) -> str:
-    # width 80: PyYAML may run a word past it, and yamllint allows 120 columns
-    return HEADER.format(source=res.relpath) + yaml.dump(generate(res), Dumper=_Dumper, sort_keys=False,
-                                                         width=80, allow_unicode=True)
+    return HEADER.format(source=res.relpath) + yaml_dump.dump(generate(res))
 
 
 def readme(res: catalog.Resource, doc: dict) -> str:
