@@ -47,7 +47,7 @@ def test_push_verify_and_record(local_registry, interlock_in, catalog_copy):
 
     # an edit after the push: verify names the file, index drops the stale reference
     path = catalog_copy / "tasks/looker-validate/0.1/looker-validate.yaml"
-    path.write_text(path.read_text() + "# edited\n")
+    path.write_text(path.read_text().replace("Looker API base URL", "The Looker API base URL", 1))
     failed = interlock_in("bundle", "verify", check=False)
     assert failed.returncode == 1
     assert "the task layer is not tasks/looker-validate/0.1/looker-validate.yaml as it is in the repository" \
@@ -93,6 +93,16 @@ def test_verify_catches_a_broken_bundle_in_the_registry(local_registry, case, tm
     upload(oci.client(registry), bundle, write_layout(bundle, tmp_path / "layout", "0.1"), reference(registry, TASK))
     found = verify(TASK, registry)
     assert expected in found, found
+
+
+def test_a_tkn_style_json_layer_of_the_same_task_verifies(local_registry, tmp_path):
+    """tkn bundle push stores the resource as JSON (tektoncd/cli pkg/bundle/parser.go): the same data."""
+    as_json = json.dumps(TASK.doc).encode()
+    layers = [(tar_gz([("looker-refresh", as_json)], 0), contract.layer_annotations(TASK.doc))]
+    bundle = assemble(layers, {}, "2026-01-01T00:00:00Z")
+    registry = f"{local_registry}/tkn-style"
+    upload(oci.client(registry), bundle, write_layout(bundle, tmp_path / "layout", "0.1"), reference(registry, TASK))
+    assert verify(TASK, registry) == []
 
 
 def test_verify_names_a_missing_bundle(local_registry):

@@ -19,10 +19,14 @@ def looker_built() -> dict:
     if not shutil.which("podman"):
         pytest.fail("podman is not installed: run `make setup`")
     from tests.conftest import INTERLOCK
-    subprocess.run([INTERLOCK, "images", "build", "looker"], check=True, capture_output=True)
+    built = subprocess.run([INTERLOCK, "images", "build", "looker", "--format", "json"], check=True,
+                           capture_output=True, text=True)
     listed = subprocess.run([INTERLOCK, "images", "list", "--format", "json"], check=True,
                             capture_output=True, text=True)
-    return json.loads(listed.stdout)["looker"]
+    looker = json.loads(listed.stdout)["looker"]
+    # build and list print the same digest for the same image
+    assert [i["digest"] for i in json.loads(built.stdout) if i["name"] == "looker"] == [looker["digest"]]
+    return looker
 
 
 def _steps_images(root) -> set[str]:

@@ -15,7 +15,8 @@ Sources (read, not guessed):
   only (`v1`, from `gvr.Version`, although the contract's prose shows `tekton.dev/v1beta1`).
   We write the same. Where we differ from tkn: the layer holds the file's YAML bytes as they
   are in the repository (tkn converts to JSON), media types are OCI's, and the manifest carries
-  provenance annotations (tkn sets them only with `--annotate`).
+  provenance annotations (tkn sets them only with `--annotate`). A tkn bundle passes these checks
+  too, and `verify` compares a layer's data, so a JSON layer of the same resource is the same.
 """
 from __future__ import annotations
 
@@ -35,7 +36,10 @@ API_VERSION = "dev.tekton.image.apiVersion"
 MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 CONFIG_TYPE = "application/vnd.oci.image.config.v1+json"
 LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
-# compressed layer types Tekton's resolver (go-containerregistry) reads; zstd is excluded by the contract
+# what we write is OCI; what Tekton's resolver (go-containerregistry) also reads, as older tkn
+# releases wrote it, is Docker schema 2. Compressed layers only; the contract excludes zstd.
+MANIFEST_TYPES = (MANIFEST_TYPE, "application/vnd.docker.distribution.manifest.v2+json")
+CONFIG_TYPES = (CONFIG_TYPE, "application/vnd.docker.container.image.v1+json")
 LAYER_TYPES = (LAYER_TYPE, "application/vnd.docker.image.rootfs.diff.tar.gzip")
 TEKTON_KINDS = {"Task": "task", "Pipeline": "pipeline"}
 
@@ -67,9 +71,9 @@ def single_file(layer: bytes) -> tuple[str, bytes]:
 def problems(manifest: dict, blob: Callable[[str], bytes]) -> list[str]:
     """Every way a bundle breaks the contract; `blob(digest)` returns a blob's bytes."""
     found: list[str] = []
-    if manifest.get("mediaType") != MANIFEST_TYPE:
+    if manifest.get("mediaType") not in MANIFEST_TYPES:
         found.append(f"manifest mediaType {manifest.get('mediaType')!r}, expected {MANIFEST_TYPE}")
-    if (manifest.get("config") or {}).get("mediaType") != CONFIG_TYPE:
+    if (manifest.get("config") or {}).get("mediaType") not in CONFIG_TYPES:
         found.append(f"config mediaType {(manifest.get('config') or {}).get('mediaType')!r}, expected {CONFIG_TYPE}")
     layers = manifest.get("layers") or []
     if not layers:
