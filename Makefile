@@ -7,9 +7,9 @@ INTERLOCK := $(BIN)/interlock
 export CONTAINERS_CONF ?= $(CURDIR)/scripts/containers.conf
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup demo test lint check images bench lock
+.PHONY: help setup demo test lint check images bench lock publish registry e2e-plan
 help:  ## list the verbs
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
 setup:  ## install apt packages, the pinned venv and npm tools (idempotent)
 	@bash scripts/setup.sh
@@ -20,19 +20,42 @@ images: setup  ## build the step images (base, tools, looker, istio, vertex)
 lint: setup  ## lint every Task, Pipeline, sample and test YAML
 	@$(INTERLOCK) lint
 
-check: setup  ## generated files are up to date (catalog.yaml, README tables, image pins)
+check: setup  ## generated files are up to date (catalog.yaml, README tables, StepActions); no breaking change in a published version
 	@$(INTERLOCK) index --check
 	@$(INTERLOCK) docs --check
+	@$(INTERLOCK) stepactions --check
+	@$(INTERLOCK) versions
 
 test: setup  ## everything: lint, drift checks, images, unit/contract/task/pipeline tests
 	@$(INTERLOCK) lint
 	@$(INTERLOCK) index --check
 	@$(INTERLOCK) docs --check
+	@$(INTERLOCK) stepactions --check
+	@$(INTERLOCK) versions
 	@$(INTERLOCK) images build
 	@$(BIN)/python -m pytest
 
 demo: setup  ## build the images and run looker-refresh locally against the fake Looker
 	@$(BIN)/python -m interlock.demo
+
+publish: setup  ## push images and bundles to REGISTRY=host[:port][/path], pin the Tasks to the pushed images, record bundle digests in catalog.yaml
+	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=host[:port][/path] [ALLOW_DIRTY=1]" >&2; exit 2; }
+	@$(INTERLOCK) images build
+	@$(INTERLOCK) images push --registry $(REGISTRY)
+	@$(INTERLOCK) images pin --registry $(REGISTRY)
+	@$(INTERLOCK) stepactions
+	@$(INTERLOCK) index
+	@if [ -z "$(ALLOW_DIRTY)" ] && ! git diff --quiet -- tasks pipelines; then \
+	  echo "The Task pins now name $(REGISTRY): commit tasks/, pipelines/, stepactions/ and catalog.yaml," >&2; \
+	  echo "then run make publish again (a bundle records the commit it holds; ALLOW_DIRTY=1 skips that)." >&2; exit 1; fi
+	@$(INTERLOCK) bundle push --registry $(REGISTRY) $(if $(ALLOW_DIRTY),--allow-dirty)
+	@$(INTERLOCK) bundle verify
+
+registry: setup  ## serve a throw-away OCI registry on 127.0.0.1 (prints its address; Ctrl-C stops it)
+	@$(BIN)/python -m interlock.registry
+
+e2e-plan: setup  ## print every command the kind e2e harness would run (it runs in CI: scripts/e2e-kind.sh)
+	@$(INTERLOCK) e2e --plan
 
 bench: setup  ## benchmarks: runner overhead, pipeline parallelism, Looker warming
 	@$(BIN)/python -m interlock.bench

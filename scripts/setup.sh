@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-APT_PACKAGES=(podman runc uidmap python3-venv nodejs npm make git ca-certificates)
+# docker-registry: the CNCF distribution registry, run on loopback by tests and demos (interlock.registry);
+# skopeo: a second, independent OCI client (Go, containers/image) that tests read bundles back with
+APT_PACKAGES=(podman runc uidmap python3-venv nodejs npm make git ca-certificates docker-registry skopeo)
 TEKTON_LINT_VERSION=1.1.0   # @ibm/tekton-lint, pinned
 
 missing=()
@@ -26,6 +28,12 @@ if ((${#missing[@]})); then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
   fi
+fi
+# The package enables a system-wide registry on port 5000 where systemd runs; Interlock only
+# starts its own, on loopback, with a temporary folder, so keep the system one off.
+if [[ -d /run/systemd/system ]] && systemctl is-enabled --quiet docker-registry 2>/dev/null; then
+  say "systemd: disabling the docker-registry service (tests start their own on 127.0.0.1)"
+  systemctl disable --now --quiet docker-registry
 fi
 # The image builder resolves .debs from apt's package lists: make sure there are some.
 if ! compgen -G "/var/lib/apt/lists/*_Packages*" >/dev/null; then

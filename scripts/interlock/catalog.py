@@ -65,7 +65,7 @@ class Resource:
         return self._doc
 
 
-def _version_key(v: str) -> tuple[int, ...]:
+def version_key(v: str) -> tuple[int, ...]:
     return tuple(int(p) for p in v.split(".")) if _VERSION.match(v) else (-1,)
 
 
@@ -78,7 +78,7 @@ def resources(root: Path | None = None) -> list[Resource]:
             name, version = version_dir.parent.name, version_dir.name
             if (version_dir / f"{name}.yaml").exists():
                 found.append(Resource(kind, name, version, version_dir))
-    return sorted(found, key=lambda r: (r.kind, r.name, _version_key(r.version)))
+    return sorted(found, key=lambda r: (r.kind, r.name, version_key(r.version)))
 
 
 def find(kind: str, name: str, version: str | None = None, root: Path | None = None) -> Resource | None:

@@ -15,6 +15,10 @@ COMMANDS = {
     "index": "interlock.index:index",
     "docs": "interlock.docs:docs",
     "images": "interlock.images.command:images",
+    "bundle": "interlock.bundles.command:bundle",
+    "stepactions": "interlock.stepactions:stepactions",
+    "versions": "interlock.versions:versions",
+    "e2e": "interlock.e2e.command:e2e",
     "run": "interlock.run.command:run",
 }
 
@@ -34,7 +38,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="interlock")
 def cli():
-    """Lint, index, document, build and run the Interlock catalog of Tekton Tasks."""
+    """Lint, index, document, build, publish and run the Interlock catalog of Tekton Tasks."""
 
 
 def main():

@@ -1,5 +1,12 @@
 """`interlock index`: generate catalog.yaml, the index of every Task and Pipeline version,
-and check it for drift in CI (`--check`)."""
+and check it for drift in CI (`--check`).
+
+catalog.yaml also records where each version's bundle was pushed (`interlock bundle push`):
+`ref.bundle`, a bundles-resolver reference pinned by digest. The record is kept only while a
+rebuild of the bundle from this checkout gives that digest (bundles are reproducible), so
+catalog.yaml never points at a bundle that holds anything but the file beside it; a version
+never pushed, or changed since, has no `ref.bundle`.
+"""
 from __future__ import annotations
 
 import json
@@ -30,22 +37,50 @@ def _images(spec: dict) -> list[str]:
     return sorted(found)
 
 
-def _references(res: catalog.Resource) -> dict:
+Key = tuple[str, str, str]  # kind, name, version
+
+
+def _key(res: catalog.Resource) -> Key:
+    return res.kind, res.name, res.version
+
+
+def _references(res: catalog.Resource, bundle: str | None) -> dict:
     s = settings()
-    kind = res.kind.lower()
-    return {
-        "git": {"resolver": "git", "params": [
-            {"name": "url", "value": s["git-url"]},
-            {"name": "revision", "value": s["git-revision"]},
-            {"name": "pathInRepo", "value": res.relpath}]},
-        "bundle": {"resolver": "bundles", "params": [
-            {"name": "bundle", "value": f"{s['bundle-repository']}/{res.name}:{res.version}"},
+    refs = {"git": {"resolver": "git", "params": [
+        {"name": "url", "value": s["git-url"]},
+        {"name": "revision", "value": s["git-revision"]},
+        {"name": "pathInRepo", "value": res.relpath}]}}
+    if bundle:
+        refs["bundle"] = {"resolver": "bundles", "params": [
+            {"name": "bundle", "value": bundle},
             {"name": "name", "value": res.name},
-            {"name": "kind", "value": kind}]},
-    }
+            {"name": "kind", "value": res.kind.lower()}]}
+    return refs
 
 
-def entry(res: catalog.Resource) -> dict:
+def recorded() -> dict[Key, str]:
+    """The pushed bundle references catalog.yaml records (`<repository>:<version>@sha256:…`)."""
+    try:
+        data = yaml.safe_load(paths.CATALOG.read_text(encoding="utf-8")) if paths.CATALOG.exists() else None
+    except (OSError, yaml.YAMLError):
+        return {}  # an unreadable catalog.yaml is regenerated without records
+    found = {}
+    for kind, section in (("Task", "tasks"), ("Pipeline", "pipelines")):
+        for item in (data or {}).get(section) or []:
+            params = {p.get("name"): p.get("value") for p in
+                      (((item.get("ref") or {}).get("bundle") or {}).get("params") or [])}
+            if "@sha256:" in str(params.get("bundle", "")):
+                found[(kind, str(item.get("name")), str(item.get("version")))] = params["bundle"]
+    return found
+
+
+def still_true(res: catalog.Resource, bundle: str) -> bool:
+    """Whether a rebuild of the resource's bundle has the recorded digest."""
+    from interlock.bundles.build import build as build_bundle  # the OCI client only when needed
+    return bundle.rsplit("@", 1)[1] == build_bundle(res).digest
+
+
+def entry(res: catalog.Resource, bundle: str | None = None) -> dict:
     doc = res.doc
     meta, spec = doc.get("metadata") or {}, doc.get("spec") or {}
     ann = meta.get("annotations") or {}
@@ -68,15 +103,18 @@ def entry(res: catalog.Resource) -> dict:
     }
     if res.kind == "Pipeline":
         item["tasks"] = _names((spec.get("tasks") or []) + (spec.get("finally") or []))
-    item["ref"] = _references(res)
+    item["ref"] = _references(res, bundle)
     return item
 
 
-def build() -> dict:
-    """The whole index as data."""
+def build(records: dict[Key, str] | None = None) -> dict:
+    """The whole index as data; `records` (default: those in catalog.yaml) are the pushed
+    bundles, each kept only while it still rebuilds to its digest."""
+    records = recorded() if records is None else records
     items = {"Task": [], "Pipeline": []}
     for res in catalog.resources():
-        items[res.kind].append(entry(res))
+        bundle = records.get(_key(res))
+        items[res.kind].append(entry(res, bundle if bundle and still_true(res, bundle) else None))
     return {"apiVersion": "interlock.dev/v1", "kind": "Catalog",
             "catalogVersion": settings()["version"],
             "tasks": items["Task"], "pipelines": items["Pipeline"]}
@@ -84,6 +122,13 @@ def build() -> dict:
 
 def render(data: dict) -> str:
     return HEADER + yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True)
+
+
+def record(pushed: dict[Key, str]) -> str:
+    """Write catalog.yaml with these bundle references added to (or replacing) the recorded ones."""
+    text = render(build(recorded() | pushed))
+    paths.CATALOG.write_text(text, encoding="utf-8")
+    return text
 
 
 @click.command()
@@ -107,7 +152,11 @@ def index(check: bool, fmt: str | None):
     count = f"{len(data['tasks'])} task(s), {len(data['pipelines'])} pipeline(s)"
     if check:
         if current != text:
-            click.echo(f"catalog.yaml is out of date ({count}): run `interlock index`", err=True)
+            dropped = sorted(f"{kind.lower()} {name} {version}" for (kind, name, version), ref in recorded().items()
+                             if ref not in text)
+            why = f"; these no longer rebuild to the bundle digest it records: {', '.join(dropped)} " \
+                  "(`interlock bundle push` them again, or `interlock index` drops the references)" if dropped else ""
+            click.echo(f"catalog.yaml is out of date ({count}): run `interlock index`{why}", err=True)
             sys.exit(1)
         click.echo(f"catalog.yaml is up to date ({count})")
         return

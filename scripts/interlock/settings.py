@@ -10,4 +10,6 @@ from interlock.paths import ROOT
 @cache
 def settings() -> dict:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    return {"version": data["project"]["version"], **data.get("tool", {}).get("interlock", {})}
+    project = data["project"]
+    return {"version": project["version"], "license": project.get("license"),
+            **data.get("tool", {}).get("interlock", {})}

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from interlock.images import provenance
+from interlock.settings import settings
 
 
 def _git(repo: Path, *args: str, date: str | None = None) -> str:
@@ -22,7 +23,6 @@ def _git(repo: Path, *args: str, date: str | None = None) -> str:
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    monkeypatch.setenv("INTERLOCK_SOURCE_URL", "https://example.org/interlock.git")
     monkeypatch.setattr(provenance, "ROOT", tmp_path)
     _git(tmp_path, "init", "-q")
     (tmp_path / "images" / "base").mkdir(parents=True)
@@ -41,7 +41,17 @@ def test_unrelated_commits_do_not_move_revision_or_time(repo: Path):
     prov = provenance.of([repo / "images" / "base"])
     assert prov.revision == first
     assert prov.created == "2024-01-02T03:04:05Z"
-    assert prov.source == "https://example.org/interlock.git"
+    assert prov.source == settings()["git-url"]
+
+
+def test_the_clone_url_does_not_change_provenance(repo: Path):
+    """Two clones of one commit from different URLs must build the same image: the source label
+    comes from pyproject.toml, not from the clone's remote."""
+    _git(repo, "remote", "add", "origin", "https://mirror-a.example.org/interlock.git")
+    first = provenance.of([repo / "images" / "base"])
+    _git(repo, "remote", "set-url", "origin", "/somewhere/else/interlock")
+    assert provenance.of([repo / "images" / "base"]) == first
+    assert first.source == settings()["git-url"]
 
 
 def test_uncommitted_input_edits_mark_the_revision_dirty(repo: Path):

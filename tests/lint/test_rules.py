@@ -45,13 +45,16 @@ CASES = [
     ("name-mismatch", "name-mismatch/", TASK, "metadata.name", 4),
     ("version-mismatch", "version-mismatch/", TASK, 'metadata.labels["app.kubernetes.io/version"]', 6),
     ("missing-annotation", "missing-annotation/", TASK, 'metadata.annotations["tekton.dev/platforms"]', 7),
-    ("missing-description", "missing-description/", TASK, "spec.description", 13),
+    ("missing-description", "missing-description/", TASK, "spec.description", 22),
     ("image-not-pinned", "image-not-pinned.yaml", None, "spec.steps[0].image", 18),
     ("security-context", "security-context.yaml", None,
      "spec.steps[0].securityContext.allowPrivilegeEscalation", 16),
     ("secret-param", "secret-param.yaml", None, "spec.params[1].name", 10),
     ("readme-missing", "readme-missing/", TASK, "", 1),
     ("readme-out-of-sync", "readme-out-of-sync/", "tasks/hello/0.1/README.md", "", 7),
+    ("artifacthub-annotation", "artifacthub-annotation/", TASK, 'metadata.annotations["artifacthub.io/category"]', 13),
+    ("changelog", "changelog/", TASK, 'metadata.annotations["artifacthub.io/changes"]', 20),
+    ("artifacthub-repo", "artifacthub-repo/", "tasks/artifacthub-repo.yml", "", 1),
 ]
 
 
@@ -131,13 +134,13 @@ STEP_ACTION = FIXTURES / "clean" / "stepactions" / "hello-step" / "0.1" / "hello
 
 
 @pytest.mark.parametrize("old,new,expected", [
-    ("value: $(params.who)", "value: $(params.whom)", ("undeclared-param", "spec.env[0].value", 26)),
-    ("$(step.results.greeting.path)", "/tmp/out", ("result-never-written", "spec.results[0]", 21)),
-    ('"$WHO" >', '"$(params.who)" >', ("param-in-script", "spec.script", 38)),
+    ("value: $(params.who)", "value: $(params.whom)", ("undeclared-param", "spec.env[0].value", 35)),
+    ("$(step.results.greeting.path)", "/tmp/out", ("result-never-written", "spec.results[0]", 30)),
+    ('"$WHO" >', '"$(params.who)" >', ("param-in-script", "spec.script", 47)),
     ("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true",
-     ("security-context", "spec.securityContext.allowPrivilegeEscalation", 31)),
+     ("security-context", "spec.securityContext.allowPrivilegeEscalation", 40)),
     ("base@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "base:latest",
-     ("image-not-pinned", "spec.image", 23)),
+     ("image-not-pinned", "spec.image", 32)),
 ])
 def test_step_action_rules(tmp_path, old, new, expected):
     """The clean StepAction passes (test_clean_catalog_tree…); one change breaks one rule."""
@@ -146,6 +149,7 @@ def test_step_action_rules(tmp_path, old, new, expected):
     text = STEP_ACTION.read_text(encoding="utf-8")
     assert old in text
     broken.write_text(text.replace(old, new), encoding="utf-8")
+    shutil.copy(STEP_ACTION.parents[2] / "artifacthub-repo.yml", tmp_path / "stepactions")
     code, findings = run_lint("--root", str(tmp_path))
     errors = [(f["rule"], f["path"], f["line"]) for f in findings if f["severity"] == "error"]
     assert (code, errors) == (1, [expected])

@@ -1,4 +1,5 @@
-"""`interlock images`: build the offline step images, list them, pin their digests in Task YAML."""
+"""`interlock images`: build the offline step images, list them, push them to a registry, pin
+their digests (local or pushed) in Task YAML."""
 from __future__ import annotations
 
 import json
@@ -10,15 +11,18 @@ from interlock.images.build import BuildError, build as run_build
 from interlock.images.cold_start import cold_start as measure_cold_start
 from interlock.images.debs import DebError
 from interlock.images.inventory import inventory
-from interlock.images.pin import PinError, pin_files, yaml_files
+from interlock.images.pin import PinError, pin_files, referenced, yaml_files
+from interlock.images.publish import PublishError, pinned, push as push_images
 from interlock.images.rootfs import RootfsError
-from interlock.images.spec import SPECS, build_order
+from interlock.images.spec import REPOSITORY, SPECS, build_order
 from interlock.images.wheels import WheelError
 from interlock.paths import PIPELINES, ROOT, TASKS
 from interlock.podman import PodmanError
+from interlock.registry import RegistryError, repository as registry_repository
 
 # the user's situation (no podman, no apt, bad input), not bugs: one line on stderr, exit 1
-EXPECTED = (PodmanError, DebError, RootfsError, BuildError, WheelError, PinError)
+EXPECTED = (PodmanError, DebError, RootfsError, BuildError, WheelError, PinError, PublishError,
+            RegistryError)
 
 
 def _fail(err: Exception, code: int = 1) -> None:
@@ -96,20 +100,51 @@ def list_(fmt: str, cold_start: bool) -> None:
 
 
 @images.command()
+@click.argument("names", nargs=-1, type=click.Choice(sorted(SPECS)))
+@click.option("--registry", required=True, metavar="HOST[:PORT][/PATH]",
+              help="Push to <registry>/interlock/<name>:<version>. Plain HTTP only when it is loopback.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def push(names: tuple[str, ...], registry: str, fmt: str) -> None:
+    """Push the built images NAMES (default: all) to a registry; print the pushed digests.
+
+    The registry compresses the layers, so pushed digests differ from local ones: run
+    `interlock images pin --registry R` next to pin the Task YAML to them.
+    """
+    try:
+        pushed = push_images(list(names) or list(SPECS), registry, lambda m: click.echo(m, err=True))
+    except EXPECTED as err:
+        _fail(err)
+    if fmt == "json":
+        click.echo(json.dumps([{"name": p.name, "ref": p.ref, "digest": p.digest, "pinned": p.pinned}
+                               for p in pushed], indent=2))
+        return
+    click.echo(_table([[p.name, p.ref, p.digest] for p in pushed], ["NAME", "PUSHED", "DIGEST"]))
+
+
+@images.command()
 @click.option("--check", is_flag=True,
               help="Change nothing; exit 1 and list the references that differ from the built digests.")
+@click.option("--registry", metavar="HOST[:PORT][/PATH]",
+              help="Pin to the digests of the images pushed there (`images push`) instead of the local ones.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-def pin(check: bool, fmt: str) -> None:
-    """Pin every localhost/interlock/<name> step image in tasks/ and pipelines/ to its digest.
+def pin(check: bool, registry: str | None, fmt: str) -> None:
+    """Pin every <prefix>/interlock/<name> step image in tasks/ and pipelines/ to its digest.
 
     Rewrites tags (`:0.1.0`), placeholders (`@sha256:000…`) and old digests in `image:` values,
     editing the text in place so comments and layout stay. Running it twice changes nothing.
+    Without --registry the references become localhost/interlock/<name>@<local digest>; with it,
+    <registry>/interlock/<name>@<pushed digest> (checked to be the local build).
     """
     try:
-        digests = {name: b.digest for name, b in inventory().items() if b is not None}
         files = yaml_files([TASKS, PIPELINES])
-        changes, missing = pin_files(files, digests, write=not check)
+        if registry:
+            wanted = sorted(referenced(files) & set(SPECS))
+            digests, repository = pinned(wanted, registry), registry_repository(registry)
+        else:
+            digests = {name: b.digest for name, b in inventory().items() if b is not None}
+            repository = REPOSITORY
+        changes, missing = pin_files(files, digests, write=not check, repository=repository)
     except EXPECTED as err:
         _fail(err)
     failed = bool(missing) or (check and bool(changes))

@@ -1,8 +1,11 @@
-"""Pin step images in Task and Pipeline YAML to the digests of the locally built images.
+"""Pin step images in Task and Pipeline YAML to the digests of the locally built images, or
+of the images pushed to a registry.
 
 The text is edited in place (only the image reference changes), so comments, quoting and
-layout survive. A reference is `localhost/interlock/<name>` followed by `@sha256:<digest>`, a
-placeholder such as `@sha256:PLACEHOLDER`, or a `:<tag>`, as the value of an `image:` key.
+layout survive. A reference is `<prefix>/interlock/<name>`, where the prefix is `localhost` or
+a registry (`host[:port][/path]`), followed by `@sha256:<digest>`, a placeholder such as
+`@sha256:PLACEHOLDER`, or a `:<tag>`, as the value of an `image:` key. Pinning rewrites the
+prefix too: to `localhost` for local digests, to the registry for pushed ones.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from interlock.images.spec import REPOSITORY
 
 IMAGE_LINE = re.compile(
     r"(?P<lead>^[ \t]*(?:-[ \t]+)?image:[ \t]*[\"']?)"
-    + re.escape(REPOSITORY) + r"/(?P<name>[a-z0-9][a-z0-9._-]*)"
+    r"(?P<repository>(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::\d+)?(?:/[a-z0-9._-]+)*?/interlock)"
+    r"/(?P<name>[a-z0-9][a-z0-9._-]*)"
     r"(?P<ref>@sha256:[A-Za-z0-9_-]+|:[A-Za-z0-9_][A-Za-z0-9_.-]*)?",
     re.MULTILINE)
 
@@ -32,20 +36,33 @@ class PinError(RuntimeError):
     pass
 
 
-def rewrite(text: str, digests: dict[str, str], path: Path = Path("<text>")
-            ) -> tuple[str, list[Change], list[str]]:
-    """Return the pinned text, the changes made and the image names that have no digest."""
+def referenced(files: list[Path]) -> set[str]:
+    """The Interlock image names the files refer to."""
+    return {m["name"] for path in files for m in IMAGE_LINE.finditer(_read(path))}
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise PinError(f"{path}: cannot read: {err}") from None
+
+
+def rewrite(text: str, digests: dict[str, str], path: Path = Path("<text>"),
+            repository: str = REPOSITORY) -> tuple[str, list[Change], list[str]]:
+    """Return the text pinned to `repository`/<name>@<digest>, the changes made and the image
+    names that have no digest."""
     changes: list[Change] = []
     unknown: list[str] = []
 
     def pin(match: re.Match[str]) -> str:
         name = match["name"]
-        old = f"{REPOSITORY}/{name}{match['ref'] or ''}"
+        old = f"{match['repository']}/{name}{match['ref'] or ''}"
         digest = digests.get(name)
         if digest is None:
             unknown.append(name)
             return match.group(0)
-        new = f"{REPOSITORY}/{name}@{digest}"
+        new = f"{repository}/{name}@{digest}"
         if new != old:
             line = text.count("\n", 0, match.start()) + 1
             changes.append(Change(path, line, name, old, new))
@@ -59,17 +76,14 @@ def yaml_files(folders: list[Path]) -> list[Path]:
                   for pattern in ("*.yaml", "*.yml") for p in folder.rglob(pattern))
 
 
-def pin_files(files: list[Path], digests: dict[str, str], write: bool
+def pin_files(files: list[Path], digests: dict[str, str], write: bool, repository: str = REPOSITORY
               ) -> tuple[list[Change], dict[Path, list[str]]]:
     """Pin every file; write them only when asked. Returns changes and unbuilt images per file."""
     changes: list[Change] = []
     missing: dict[Path, list[str]] = {}
     for path in files:
-        try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as err:
-            raise PinError(f"{path}: cannot read: {err}") from None
-        new, found, unknown = rewrite(text, digests, path)
+        text = _read(path)
+        new, found, unknown = rewrite(text, digests, path, repository)
         changes += found
         if unknown:
             missing[path] = sorted(set(unknown))

@@ -1,9 +1,12 @@
-"""Revision, timestamp and source of an image, derived from its inputs rather than from HEAD.
+"""Revision, timestamp and source of an image (or a bundle), derived from its inputs rather
+than from HEAD or from the clone.
 
 An image's revision is the last commit that touched one of its inputs (spec.inputs()), and its
 SOURCE_DATE_EPOCH is that commit's time. So a commit that only edits Task YAML (for example
 `interlock images pin`) does not change any image digest, while editing packages.txt or the
-step code does. Uncommitted edits to the inputs mark the revision `-dirty`.
+step code does. Uncommitted edits to the inputs mark the revision `-dirty`. The source URL is
+the project's (`git-url` in pyproject.toml), never the clone's remote: clones of one commit
+from different URLs build the same digests.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from interlock.paths import ROOT
+from interlock.settings import settings
 
 
 @dataclass(frozen=True)
@@ -37,8 +41,8 @@ def _git(*args: str) -> str | None:
 
 
 def source_url() -> str:
-    """Where the source lives: INTERLOCK_SOURCE_URL, else the git remote `origin`."""
-    return os.environ.get("INTERLOCK_SOURCE_URL") or _git("remote", "get-url", "origin") or "unknown"
+    """Where the source lives: `git-url` of [tool.interlock] in pyproject.toml."""
+    return settings()["git-url"]
 
 
 def of(inputs: list[Path]) -> Provenance:

@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Iterable, Literal
 
 from interlock import catalog, docs, schemas
-from interlock.lint import rules, schema, yamllint_run
+from interlock.lint import artifacthub, rules, schema, yamllint_run
 from interlock.lint.findings import Finding
 from interlock.lint.rules import Hit, Place
 from interlock.lint.yaml_loader import Document, format_path, load
+from interlock.settings import settings
 
 Role = Literal["resource", "example", "loose"]
 KIND_FOLDERS = {"tasks": "Task", "pipelines": "Pipeline", "stepactions": "StepAction"}
@@ -208,6 +209,14 @@ class FileLinter:
                 key = ("metadata", "annotations", ann)
                 self.add(line(key), format_path(key), "missing-annotation", f"annotation {ann} is missing",
                          "add it under metadata.annotations (tektoncd/catalog convention)")
+        self.add_hits(artifacthub.annotation_hits(annotations, ("metadata", "annotations"), settings()["license"]))
+        if kind in ("Task", "Pipeline"):
+            problem = artifacthub.changelog_problem(place.file.parents[1] / "CHANGELOG.md", place.version, annotations)
+            if problem:
+                key = ("metadata", "annotations", artifacthub.PREFIX + "changes")
+                self.add(line(key), format_path(key), "changelog", problem,
+                         f"list this version's changes under `## {place.version}` in "
+                         f"{place.kind_folder}/{place.name}/CHANGELOG.md as `- Added: …`, the same as the annotation")
         spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
         if not str(spec.get("description") or "").strip():
             self.add(line(("spec", "description")), "spec.description", "missing-description",
@@ -234,9 +243,21 @@ class FileLinter:
                      "run `interlock docs`", file=display(readme, self.root))
 
 
+def repository_findings(targets: list[Target], root: Path) -> list[Finding]:
+    """artifacthub-repo.yml of every kind folder (tasks/, pipelines/, stepactions/) linted here."""
+    folders = sorted({t.place.kind_folder for t in targets if t.place is not None})
+    found = []
+    for folder in folders:
+        path = root / folder / "artifacthub-repo.yml"
+        for problem in artifacthub.repo_metadata_problems(path):
+            found.append(Finding(display(path, root), 1, "", "artifacthub-repo", "error", problem,
+                                 "see Artifact Hub's repositories guide; owners: [{name, email}]"))
+    return found
+
+
 def lint(targets: list[Target], root: Path, yamllint_config: Path | None) -> tuple[list[Finding], dict[str, Document]]:
     """Findings of every target, and the documents that parsed (by printed file name)."""
-    found: list[Finding] = []
+    found: list[Finding] = repository_findings(targets, root)
     parsed: dict[str, Document] = {}
     for target in targets:
         linter = FileLinter(target, root, yamllint_config)

@@ -44,6 +44,8 @@ def run(files: dict[Path, str], timeout: float = 120) -> list[Finding]:
         except subprocess.TimeoutExpired:
             raise Unavailable(f"tekton-lint did not finish in {timeout:.0f}s") from None
     reported = _json_line(proc.stdout)
+    if reported is None and "No tekton definitions can be found" in proc.stdout + proc.stderr:
+        return []  # only runs and other kinds (e.g. the e2e harness's manifests): nothing for it to check
     if reported is None:
         detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise Unavailable(f"tekton-lint exited {proc.returncode} without JSON output: {detail[0][:200]}")

@@ -72,8 +72,10 @@ class FakeLooker:
 
     def __init__(self, state: LookerState | None = None, *, host: str = "127.0.0.1", port: int = 0,
                  spec: LookerSpec | None = None, clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time) -> None:
-        if host not in ("127.0.0.1", "localhost", "::1"):
+                 wall_clock: Callable[[], float] = time.time, in_container: bool = False) -> None:
+        # loopback only, except inside a container (the kind e2e harness runs the fake as a pod
+        # behind a Service), and then only when asked for
+        if host not in ("127.0.0.1", "localhost", "::1") and not (in_container and host == "0.0.0.0"):
             raise ValueError(f"FakeLooker host {host!r}: the fake only listens on loopback")
         self.state = state if state is not None else default_state()
         self.faults = Faults()

@@ -14,9 +14,10 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:  # imported when a spec is checked: the fake's container image has no jsonschema
+    import jsonschema
 
 SPEC_RELATIVE_PATH = Path("looker") / "Looker.4.0.oas.json"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -116,6 +117,8 @@ class LookerSpec:
     def _validator(self, operation_id: str, status: int, content_type: str) -> jsonschema.Draft202012Validator | None:
         key = (operation_id, status, content_type)
         if key not in self._validators:
+            import jsonschema
+
             schema = self.response_schema(operation_id, status, content_type)
             self._validators[key] = None if schema is None else jsonschema.Draft202012Validator(schema)
         return self._validators[key]

@@ -162,7 +162,8 @@ def default_state() -> LookerState:
     state.add_pdt("ecommerce", "orders_rollup")
     state.add_pdt("ecommerce", "broken_rollup", error="SQL Error: relation \"raw.orders\" does not exist")
     state.add_scheduled_plan("31", "Daily sales", "1", dashboard_id="7")
-    state.add_scheduled_plan("32", "Users export", "1", look_id="55", crontab="0 7 * * 1")
+    # bound to a datagroup, not a crontab: what looker-run-schedule's `datagroup` param runs
+    state.add_scheduled_plan("32", "Users export", "1", look_id="55", crontab=None).datagroup = "orders_datagroup"
     state.add_project("ecommerce")
     state.add_project("broken_project", errors=[{
         "code": "unknown_field", "severity": "error", "kind": "reference",
