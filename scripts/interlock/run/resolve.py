@@ -72,9 +72,14 @@ def _ref_path(ref: object, kind: str, where: str) -> Path:
         rel = params.get("pathInRepo")
         if not rel:
             raise InvalidRun(f"{where}.params", "resolver git needs a `pathInRepo` param")
-        path = (paths.ROOT / rel).resolve()
-        if not path.is_relative_to(paths.ROOT.resolve()) or not path.is_file():
-            raise InvalidRun(f"{where}.params", f"pathInRepo {rel!r} is not a file of this repository")
+        try:
+            path = (paths.ROOT / rel).resolve()
+            found = path.is_relative_to(paths.ROOT.resolve()) and path.is_file()
+        except (OSError, ValueError):  # a name too long, a NUL byte
+            found = False
+        if not found:
+            raise InvalidRun(f"{where}.params", f"pathInRepo {rel[:200]!r} is not a file of this "
+                                                "repository")
         return path
     raise Unsupported(f"{where}.resolver", f"resolver {resolver!r}")
 
