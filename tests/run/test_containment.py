@@ -322,6 +322,20 @@ def test_hostile_yaml_is_refused_quickly_by_run_lint_and_the_catalog(box, text, 
     box.assert_contained(out, err)
 
 
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(box, monkeypatch):
+    def boom(_path):
+        raise RuntimeError("boom\nsecond line")
+    monkeypatch.setattr("interlock.run.resolve.load_run", boom)
+    path = box.file(taskrun([step()]))
+    result = CliRunner().invoke(cli, ["run", str(path)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.stderr.strip().splitlines() == [
+        "error: internal error (RuntimeError: boom second line); re-run with --debug for the "
+        "traceback and report it"]
+    debug = CliRunner().invoke(cli, ["run", str(path), "--debug"])
+    assert isinstance(debug.exception, RuntimeError)  # raised: Python prints the traceback
+
+
 def test_the_one_loader_caps_what_a_file_may_cost():
     assert yaml_loader.parse("a: " + "[" * 99 + "]" * 99)[0] is not None  # 100 levels: the cap
     doc, problem = yaml_loader.parse("a: " + "[" * 100 + "]" * 100)

@@ -346,7 +346,7 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
         if vm.get("subPath"):
             sub = rules.sub_path(vm["subPath"], f"{here}.subPath")
             host = _subfolder(vol, sub, f"{here}.subPath", folders)
-        mounts.append(Mount(host, target, bool(vm.get("readOnly")) or vol.readonly, vol.root or vol.host))
+        mounts.append(Mount(host, target, bool(vm.get("readOnly")) or vol.readonly, vol.host))
     # parents before children, so a workspace under /workspace lands inside the /workspace mount
     plan.mounts = sorted(mounts, key=lambda m: m.target.rstrip("/").count("/"))
     for key in ("stdoutConfig", "stderrConfig"):
@@ -368,7 +368,7 @@ def _subfolder(vol: Mount, sub: str, where: str, folders: list[Under]) -> Path:
     """vol's host folder / sub, proven inside the volume after symlinks; a missing one in a
     folder the run may write (emptyDir, claim, -w) is created at start, as the kubelet does."""
     try:
-        host = inside(vol.host / sub, vol.root or vol.host)
+        host = inside(vol.host / sub, vol.host)
     except HostPathError:
         raise InvalidRun(where, f"{sub!r} leaves its volume (through a symlink)") from None
     if not host.exists():
@@ -411,7 +411,7 @@ def plan_volumes(volumes: object, options: RunOptions, run_dir: Path, where: str
         own = Under(run_dir, f"volumes/{name}")
         if "emptyDir" in v:
             folders.append(own)
-            out[name] = Mount(own.path, "", False, run_dir)
+            out[name] = Mount(own.path, "", False)
             continue
         kind, field_name, key, standin = (("secret", "secret", "secretName", options.secrets)
                                           if "secret" in v else
@@ -429,5 +429,5 @@ def plan_volumes(volumes: object, options: RunOptions, run_dir: Path, where: str
         if folder is None:  # optional and without a stand-in: an empty volume
             folders.append(own)
             folder = own.path
-        out[name] = Mount(folder, "", True, folder)
+        out[name] = Mount(folder, "", True)
     return out

@@ -66,14 +66,14 @@ def _bind(binding: dict, options: RunOptions, run_dir: Path, where: str,
     if "emptyDir" in binding or "volumeClaimTemplate" in binding:
         folder = Under(run_dir, f"workspaces/{name}")
         folders.append(folder)
-        return _Binding(folder.path, run_dir)
+        return _Binding(folder.path, folder.path)
     if "persistentVolumeClaim" in binding:
         pvc = binding["persistentVolumeClaim"] or {}
         claim = rules.dns_subdomain(pvc.get("claimName") if isinstance(pvc, dict) else None,
                                     f"{where}.persistentVolumeClaim.claimName", "claimName")
         folder = Under(run_dir, f"claims/{claim}")
         folders.append(folder)
-        return _Binding(folder.path, run_dir, claim=claim)
+        return _Binding(folder.path, folder.path, claim=claim)
     for key, kind, name_key, standin in (("secret", "secret", "secretName", options.secrets),
                                          ("configMap", "configmap", "name", options.configmaps)):
         if key in binding:
