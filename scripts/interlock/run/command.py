@@ -28,10 +28,17 @@ def _pairs(values: tuple[str, ...], flag: str, folders: bool) -> dict:
             path = Path(value).expanduser()
             if not path.is_dir():
                 raise InvalidRun(f"{flag} {name}", f"{value} is not a folder")
-            out[name] = path.resolve()
+            out[name] = _mountable(path.resolve(), f"{flag} {name}")
         else:
             out[name] = value
     return out
+
+
+def _mountable(path: Path, flag: str) -> Path:
+    """A host folder podman can mount: `-v SOURCE:TARGET:MODE` cannot hold a ':' in SOURCE."""
+    if ":" in str(path):
+        raise InvalidRun(flag, f"{path}: podman cannot mount a path that contains ':'")
+    return path
 
 
 def _options(workspace, secret, configmap, network, image_map, timeout, keep, run_dir, dry_run,
@@ -42,7 +49,8 @@ def _options(workspace, secret, configmap, network, image_map, timeout, keep, ru
         configmaps=_pairs(configmap, "--configmap", True), network=network,
         image_map=_pairs(image_map, "--image-map", False),
         timeout=parse_duration(timeout, "--timeout") if timeout else None,
-        keep=keep, run_dir=Path(run_dir).resolve() if run_dir else None, dry_run=dry_run,
+        keep=keep, run_dir=_mountable(Path(run_dir).resolve(), "--run-dir") if run_dir else None,
+        dry_run=dry_run,
         parallel=parallel, task_file=Path(task_file) if task_file else None,
         pipeline_file=Path(pipeline_file) if pipeline_file else None)
 

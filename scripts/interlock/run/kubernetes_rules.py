@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
+from typing import Callable
 
 from interlock.run.errors import InvalidRun
 
@@ -26,28 +27,26 @@ RESULT_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 FOLDER_NAME = re.compile(r"^[A-Za-z0-9_][-A-Za-z0-9_.]*$")
 
 
-def _text(value: object, where: str, what: str) -> str:
+def _check(value: object, where: str, what: str, ok: Callable[[str], object], rule: str) -> str:
+    """`value` if it is a non-empty string that passes `ok`; InvalidRun saying `rule` otherwise."""
     if not isinstance(value, str) or not value:
         raise InvalidRun(where, f"{what} must be a non-empty string, got {value!r}")
+    if not ok(value):
+        raise InvalidRun(where, f"{what} {value[:80]!r} is not valid: {rule}")
     return value
 
 
 def dns_label(value: object, where: str, what: str = "name") -> str:
-    """A DNS-1123 label: a-z, 0-9 and '-', at most 63 characters (volume, step, task names)."""
-    text = _text(value, where, what)
-    if len(text) > 63 or not DNS_LABEL.match(text):
-        raise InvalidRun(where, f"{what} {text[:80]!r} is not a DNS label (a-z, 0-9 and '-', "
-                                "starting and ending with a letter or digit, at most 63 characters)")
-    return text
+    """A DNS-1123 label (volume, step and pipeline task names)."""
+    return _check(value, where, what, lambda t: len(t) <= 63 and DNS_LABEL.match(t),
+                  "a DNS label is a-z, 0-9 and '-', starting and ending with a letter or digit, "
+                  "at most 63 characters")
 
 
 def dns_subdomain(value: object, where: str, what: str = "name") -> str:
-    """A DNS-1123 subdomain: DNS labels joined by '.', at most 253 characters (claim names)."""
-    text = _text(value, where, what)
-    if len(text) > 253 or not DNS_SUBDOMAIN.match(text):
-        raise InvalidRun(where, f"{what} {text[:80]!r} is not a DNS subdomain (a-z, 0-9, '-' and "
-                                "'.', at most 253 characters)")
-    return text
+    """A DNS-1123 subdomain: DNS labels joined by '.' (claim names)."""
+    return _check(value, where, what, lambda t: len(t) <= 253 and DNS_SUBDOMAIN.match(t),
+                  "a DNS subdomain is a-z, 0-9, '-' and '.', at most 253 characters")
 
 
 def resource_name(value: object, where: str) -> str:
@@ -56,65 +55,46 @@ def resource_name(value: object, where: str) -> str:
     return dns_label(value, where, "metadata.name")
 
 
-def env_name(value: object, where: str) -> str:
-    """An environment variable name (IsEnvVarName): letters, digits, '_', '-' and '.', not
-    starting with a digit or with '..'. No such name is one podman would glob (`*`) or split
-    (`=`)."""
-    text = _text(value, where, "an env variable name")
-    if not ENV_NAME.match(text) or text.startswith(".."):
-        raise InvalidRun(where, f"env variable name {text[:80]!r} is not valid (letters, digits, "
-                                "'_', '-' and '.', not starting with a digit or '..')")
-    return text
-
-
 def is_env_name(value: str) -> bool:
     return bool(ENV_NAME.match(value)) and not value.startswith("..")
 
 
+def env_name(value: object, where: str) -> str:
+    """An environment variable name (IsEnvVarName). No such name is one podman would glob
+    (`*`) or split (`=`)."""
+    return _check(value, where, "env variable name", is_env_name,
+                  "letters, digits, '_', '-' and '.', not starting with a digit or '..'")
+
+
 def config_key(value: object, where: str) -> str:
-    """A Secret or ConfigMap key (IsConfigMapKey): letters, digits, '-', '_' and '.', not '.' or
-    starting with '..', so one file name of the stand-in folder."""
-    text = _text(value, where, "a key")
-    if len(text) > 253 or not CONFIG_KEY.match(text) or text == "." or text.startswith(".."):
-        raise InvalidRun(where, f"key {text[:80]!r} is not a valid Secret/ConfigMap key (letters, "
-                                "digits, '-', '_' and '.', not '.' or starting with '..')")
-    return text
+    """A Secret or ConfigMap key (IsConfigMapKey), so one file name of the stand-in folder."""
+    return _check(value, where, "key", lambda t: len(t) <= 253 and CONFIG_KEY.match(t)
+                  and t != "." and not t.startswith(".."),
+                  "letters, digits, '-', '_' and '.', not '.' or starting with '..'")
 
 
 def result_name(value: object, where: str) -> str:
-    text = _text(value, where, "a result name")
-    if not RESULT_NAME.match(text):
-        raise InvalidRun(where, f"result name {text[:80]!r} is not valid (letters, digits, '-', "
-                                "'_' and '.', starting and ending with a letter or digit)")
-    return text
+    return _check(value, where, "result name", RESULT_NAME.match,
+                  "letters, digits, '-', '_' and '.', starting and ending with a letter or digit")
 
 
 def folder_name(value: object, where: str, what: str = "workspace name") -> str:
-    text = _text(value, where, what)
-    if len(text) > 253 or not FOLDER_NAME.match(text):
-        raise InvalidRun(where, f"{what} {text[:80]!r} is not supported here: use letters, "
-                                "digits, '-', '_' and '.' (not starting with '.' or '-')")
-    return text
+    return _check(value, where, what, lambda t: len(t) <= 253 and FOLDER_NAME.match(t),
+                  "the runner supports letters, digits, '-', '_' and '.' (not starting with '.' "
+                  "or '-'): it names a folder")
 
 
 def sub_path(value: object, where: str) -> str:
     """A subPath (validateLocalDescendingPath): relative, without a '..' element."""
-    text = _text(value, where, "subPath")
-    path = PurePosixPath(text)
-    if path.is_absolute() or ".." in path.parts or "\0" in text:
-        raise InvalidRun(where, f"subPath {text[:80]!r} must be a relative path without '..'")
-    return text
+    return _check(value, where, "subPath", lambda t: not PurePosixPath(t).is_absolute()
+                  and ".." not in PurePosixPath(t).parts and "\0" not in t,
+                  "a relative path without '..'")
 
 
 def container_path(value: object, where: str) -> str:
     """An absolute path inside a container that the runner maps onto a host folder (workingDir,
     stdoutConfig.path, mountPath): no '..' element (it could climb out of the shared volume it
     names) and no ':' (podman's -v separator)."""
-    text = _text(value, where, "a path")
-    path = PurePosixPath(text)
-    if not path.is_absolute():
-        raise InvalidRun(where, f"{text[:80]!r} is not an absolute path")
-    if ".." in path.parts or ":" in text or "\0" in text:
-        raise InvalidRun(where, f"{text[:80]!r}: a container path the runner maps onto a host "
-                                "folder may not contain '..' or ':'")
-    return text
+    return _check(value, where, "path", lambda t: PurePosixPath(t).is_absolute()
+                  and ".." not in PurePosixPath(t).parts and ":" not in t and "\0" not in t,
+                  "an absolute path without '..' or ':' (the runner maps it onto a host folder)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Mapping
 
 from interlock.run import hostfs
 from interlock_steps import termination
@@ -74,17 +75,16 @@ def read(declared: list[dict], folder: Path, where: str) -> dict[str, object]:
 
 def termination_size(task_results: Path, step_results: Path, names: list[str],
                      step_names: list[str], started: datetime | None = None,
-                     exit_code: str | None = None, where: str = "") -> int:
+                     internal: Mapping[str, str] | None = None, where: str = "") -> int:
     """Size of the termination message Tekton's entrypoint would write when this step ends:
     every task result present, the step's own results, StartedAt (when `started` is given)
-    and, after a failure under onError: continue, ExitCode (interlock_steps.termination
-    measures it). A file over the limit counts as limit + 1 bytes: the message cannot fit
-    either way."""
+    and its other `internal` entries (ExitCode after a failure under onError: continue, Reason
+    after its own timeout); interlock_steps.termination measures it. A file over the limit
+    counts as limit + 1 bytes: the message cannot fit either way."""
     entries: list[tuple[str, str | bytes, int]] = []
     if started is not None:
         entries.append(("StartedAt", termination.started_at(started), termination.INTERNAL))
-    if exit_code is not None:
-        entries.append(("ExitCode", exit_code, termination.INTERNAL))
+    entries += [(key, value, termination.INTERNAL) for key, value in (internal or {}).items()]
     for folder, wanted, kind in ((task_results, names, termination.TASK_RESULT),
                                  (step_results, step_names, termination.STEP_RESULT)):
         for name in wanted:

@@ -284,12 +284,14 @@ class _Execution:
             self.failure = (oc.TASKRUN_TIMEOUT, f'TaskRun "{name}" failed to finish within '
                                                 f'"{format_duration(self.plan.timeout)}"')
             return
+        # what Tekton's entrypoint adds besides the results and StartedAt
+        internal = ({"Reason": oc.STEP_TIMEOUT} if ex.timed_out else
+                    {"ExitCode": str(ex.code)} if ex.code and p.on_error == "continue" else {})
         try:
-            continued = ex.code not in (0, None) and p.on_error == "continue"
             size = results_mod.termination_size(
                 self.plan.run_dir / "results", step_dir / "results",
                 [str(r["name"]) for r in self.plan.results], self.plan.step_result_names.get(p.name, []),
-                step.started or oc.now(), str(ex.code) if continued else None, f"step {p.name!r}")
+                step.started or oc.now(), internal, f"step {p.name!r}")
             if size > results_mod.TERMINATION_LIMIT:
                 step.status, step.reason = "Failed", oc.STEP_ERROR
                 self.failure = (oc.TASKRUN_RESULT_TOO_LARGE,
