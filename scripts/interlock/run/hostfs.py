@@ -60,7 +60,7 @@ def _parts(rel: str | PurePosixPath) -> list[str]:
 
 def _open_dir(root: Path, parts: list[str], create_mode: int | None) -> int:
     """An fd of root/parts..., each component opened without following symlinks; missing ones
-    are created with `create_mode` (None: HostPathError)."""
+    are created with `create_mode` (None: FileNotFoundError)."""
     fd = os.open(os.path.realpath(root), _DIR_FLAGS)  # the root itself is the runner's or the user's
     try:
         for part in parts:
