@@ -38,9 +38,8 @@ class Workspace:
 class _Binding:
     host: Path
     root: Path                 # proven to contain host (after symlinks), and any subPath
-    readonly: bool = False     # forced: Secret/ConfigMap stand-ins
+    readonly: bool = False     # Secret/ConfigMap stand-ins: mounted read-only, no folder made
     claim: str = ""
-    writable: bool = True      # the run may create subPath folders in it
 
 
 def _bind(binding: dict, options: RunOptions, run_dir: Path, where: str,
@@ -83,7 +82,7 @@ def _bind(binding: dict, options: RunOptions, run_dir: Path, where: str,
             if src.get("items"):
                 raise Unsupported(f"{where}.{key}.items", f"{key} workspace items")
             folder = standins.folder(kind, src.get(name_key), standin, f"{where}.{key}")
-            return _Binding(folder, folder, readonly=True, writable=False)
+            return _Binding(folder, folder, readonly=True)
     kinds = sorted(set(map(str, binding)) - {"name", "subPath"})
     if kinds:
         raise Unsupported(f"{where}", f"workspace binding {', '.join(kinds)}")
@@ -152,7 +151,7 @@ def _sub_folder(bound: _Binding, sub: str, where: str, folders: list[Under]) -> 
     except HostPathError:
         raise InvalidRun(where, f"{sub!r} leaves the workspace (through a symlink)") from None
     if not host.exists():
-        if not bound.writable:
+        if bound.readonly:
             raise InvalidRun(where, f"{sub!r} does not exist in the stand-in folder {bound.host}")
         folders.append(Under(bound.host, sub))
     return host
