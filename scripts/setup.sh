@@ -9,7 +9,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # docker-registry: the CNCF distribution registry, run on loopback by tests and demos (interlock.registry);
 # skopeo: a second, independent OCI client (Go, containers/image) that tests read bundles back with
-APT_PACKAGES=(podman runc uidmap python3-venv nodejs npm make git ca-certificates docker-registry skopeo)
+# catatonit: `podman run --init`, so a step is not PID 1 and dies on SIGTERM as under Tekton's entrypoint
+APT_PACKAGES=(podman runc catatonit uidmap python3-venv nodejs npm make git ca-certificates docker-registry skopeo)
 TEKTON_LINT_VERSION=1.1.0   # @ibm/tekton-lint, pinned
 
 missing=()

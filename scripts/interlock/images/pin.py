@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from interlock.images.spec import REPOSITORY
+from interlock.lint import yaml_loader
 
 IMAGE_LINE = re.compile(
     r"(?P<lead>^[ \t]*(?:-[ \t]+)?image:[ \t]*[\"']?)"
@@ -42,10 +43,10 @@ def referenced(files: list[Path]) -> set[str]:
 
 
 def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except (OSError, UnicodeDecodeError) as err:
-        raise PinError(f"{path}: cannot read: {err}") from None
+    text, problem = yaml_loader.read_text(path)  # the catalog's one loader: size cap, UTF-8
+    if text is None:
+        raise PinError(f"{path}: cannot read: {problem.message}")
+    return text
 
 
 def rewrite(text: str, digests: dict[str, str], path: Path = Path("<text>"),

@@ -33,9 +33,28 @@ def check_probe(probe: object, where: str) -> None:
         raise InvalidRun(where, "needs exactly one of exec, tcpSocket, httpGet")
     if kinds[0] == "grpc":
         raise Unsupported(f"{where}.grpc", "grpc readiness probes")
-    port = (probe.get("tcpSocket") or probe.get("httpGet") or {}).get("port")
-    if kinds[0] != "exec" and not isinstance(port, int):
+    for key in ("initialDelaySeconds", "periodSeconds", "timeoutSeconds", "successThreshold",
+                "failureThreshold"):
+        value = probe.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)
+                                  or not 0 <= value <= 2**31 - 1):
+            raise InvalidRun(f"{where}.{key}", f"{value!r} is not a number of seconds/times")
+    action = probe[kinds[0]]
+    if not isinstance(action, dict):
+        raise InvalidRun(f"{where}.{kinds[0]}", "must be a mapping")
+    if kinds[0] == "exec":
+        command = action.get("command")
+        if not isinstance(command, list) or not command:
+            raise InvalidRun(f"{where}.exec.command", "must be a non-empty list of strings")
+        return
+    port = action.get("port")
+    if isinstance(port, str):
         raise Unsupported(f"{where}.{kinds[0]}.port", "named ports (give a number)")
+    if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535:
+        raise InvalidRun(f"{where}.{kinds[0]}.port", f"{port!r} is not a port number (1-65535)")
+    # Kubernetes' URIScheme: HTTP or HTTPS (the probe runs on the host, in the sidecar's network)
+    if kinds[0] == "httpGet" and str(action.get("scheme") or "HTTP") not in ("HTTP", "HTTPS"):
+        raise InvalidRun(f"{where}.httpGet.scheme", f"{action.get('scheme')!r} is not HTTP or HTTPS")
 
 
 def _attempt(probe: dict, container: str) -> bool:
@@ -61,11 +80,16 @@ def _attempt(probe: dict, container: str) -> bool:
 def wait_ready(probe: dict, container: str, deadline: float | None,
                cancel: threading.Event | None) -> bool:
     """True once the probe passes; False when the deadline passes or the run is cancelled."""
-    time.sleep(float(probe.get("initialDelaySeconds") or 0))
+    stop = cancel or threading.Event()
+    delay = float(probe.get("initialDelaySeconds") or 0)
+    if deadline is not None:
+        delay = min(delay, max(0.0, deadline - time.monotonic()))
+    if stop.wait(delay):
+        return False
     period = min(float(probe.get("periodSeconds") or 10), POLL)
     while True:
         if _attempt(probe, container):
             return True
-        if (cancel is not None and cancel.is_set()) or (deadline and time.monotonic() >= deadline):
+        if stop.is_set() or (deadline and time.monotonic() >= deadline):
             return False
-        time.sleep(period)
+        stop.wait(period)
