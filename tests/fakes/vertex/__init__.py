@@ -1,0 +1,10 @@
+"""A fake Vertex AI (REST, v1) for contract, task-level and pipeline-level tests; see README.md."""
+from .errors import VertexError
+from .faults import Fault, Faults, FaultSpecError
+from .routes import ROUTES, Route
+from .server import Call, FakeVertex
+from .spec import SPEC_RELATIVE_PATH, DiscoverySpec
+from .state import JobPlan, OperationPlan, Predictor, VertexState
+
+__all__ = ["ROUTES", "SPEC_RELATIVE_PATH", "Call", "DiscoverySpec", "FakeVertex", "Fault", "FaultSpecError", "Faults",
+           "JobPlan", "OperationPlan", "Predictor", "Route", "VertexError", "VertexState"]
