@@ -9,6 +9,7 @@ in the order rules were added. As text (the standalone server's --fault):
     customJobs.create:quota             RESOURCE_EXHAUSTED with a QuotaFailure, once
     *:401xinf                           every call unauthenticated
     customJobs.create:403               PERMISSION_DENIED once
+    customJobs.create:503:lost          the job is created, but the answer is lost (503 instead)
     endpoints.predict:delay=0.5x3       the next three answers held 0.5 s
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ FOREVER = -1
 STATUSES = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
             401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}
 _TEXT = re.compile(r"^(?P<op>[A-Za-z.*]+):(?:(?P<status>\d{3})|(?P<quota>quota)|delay=(?P<delay>\d+(?:\.\d+)?))"
-                   r"(?:x(?P<times>\d+|inf))?(?::retry=(?P<retry>\d+(?:\.\d+)?))?$")
+                   r"(?:x(?P<times>\d+|inf))?(?::retry=(?P<retry>\d+(?:\.\d+)?))?(?P<lost>:lost)?$")
 
 
 class FaultSpecError(ValueError):
@@ -39,6 +40,7 @@ class Fault:
     delay: float = 0.0
     times: int = 1
     retry_after: float = 1.0         # RetryInfo.retryDelay on 429 and 503
+    lost: bool = False               # the call takes effect, then the error replaces its answer
 
     def error(self, permission: str, resource: str) -> errors.VertexError | None:
         if self.quota:
@@ -67,7 +69,7 @@ class Fault:
             raise FaultSpecError(f"fault {text!r}: status {status} is not one of {sorted(STATUSES)}")
         times = FOREVER if match["times"] == "inf" else int(match["times"] or 1)
         return cls(match["op"], status=status, quota=bool(match["quota"]), delay=float(match["delay"] or 0),
-                   times=times, retry_after=float(match["retry"] or 1))
+                   times=times, retry_after=float(match["retry"] or 1), lost=bool(match["lost"]))
 
 
 @dataclass
@@ -85,6 +87,11 @@ class Faults:
             raise FaultSpecError(f"status {status} is not one of {sorted(STATUSES)}")
         return self.add(Fault(operation, status=status, times=times, retry_after=retry_after))
 
+    def lose_answer(self, operation: str, status: int = 503, times: int = 1) -> Fault:
+        """The call takes effect (a job is created…) but its answer is replaced by a 5xx: what a
+        client sees when a connection drops after the server acted."""
+        return self.add(Fault(operation, status=status, times=times, lost=True))
+
     def quota(self, operation: str, times: int = 1) -> Fault:
         return self.add(Fault(operation, quota=True, times=times))
 
@@ -98,7 +105,8 @@ class Faults:
                 if fault.times != 0 and fault.operation in (ANY, operation):
                     if fault.times > 0:
                         fault.times -= 1
-                    return Fault(fault.operation, fault.status, fault.quota, fault.delay, 1, fault.retry_after)
+                    return Fault(fault.operation, fault.status, fault.quota, fault.delay, 1, fault.retry_after,
+                                 fault.lost)
         return None
 
     def clear(self) -> None:

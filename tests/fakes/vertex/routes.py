@@ -233,13 +233,14 @@ def list_endpoints(state: VertexState, call: Call) -> dict[str, Any]:
 
 def _checked_split(endpoint: Endpoint, split: dict[str, Any], new_id: str | None = None) -> dict[str, int]:
     """A traffic split as Vertex AI checks it: known deployed models ("0" is the one being
-    deployed), whole percentages adding up to 100."""
+    deployed), whole percentages adding up to 100, or empty for no traffic at all (the
+    Endpoint.trafficSplit reference)."""
     known = set(endpoint.deployed) | ({"0"} if new_id else set())
     unknown = sorted(set(split) - known)
     if unknown:
         raise errors.invalid(f"Traffic split refers to DeployedModels that are not on the Endpoint: {unknown}.")
     values = {k: int(v) for k, v in split.items()}
-    if any(v < 0 or v > 100 for v in values.values()) or sum(values.values()) != 100:
+    if any(v < 0 or v > 100 for v in values.values()) or (values and sum(values.values()) != 100):
         raise errors.invalid(f"The traffic split percentages must add up to 100, got {sum(values.values())}.")
     return {(new_id if k == "0" else k): v for k, v in values.items() if v}
 
@@ -252,8 +253,7 @@ def patch_endpoint(state: VertexState, call: Call) -> dict[str, Any]:
         raise errors.invalid("update_mask is required.")
     for path in paths:
         if path in ("trafficSplit", "traffic_split"):
-            split = body.get("trafficSplit") or {}
-            endpoint.traffic = _checked_split(endpoint, split) if split or endpoint.deployed else {}
+            endpoint.traffic = _checked_split(endpoint, body.get("trafficSplit") or {})
         elif path in ("displayName", "display_name", "description", "labels"):
             _check_labels(body.get("labels") if path == "labels" else None)
             key = "displayName" if path.startswith("display") else path

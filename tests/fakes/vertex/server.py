@@ -128,8 +128,9 @@ class FakeVertex:
         fault = self.faults.take(route.method)
         if fault is not None and fault.delay:
             self.sleep(fault.delay)
-        if fault is not None and fault.error(route.permission, resource) is not None:
-            raise fault.error(route.permission, resource)  # type: ignore[misc]
+        error = fault.error(route.permission, resource) if fault is not None else None
+        if error is not None and not fault.lost:  # type: ignore[union-attr]
+            raise error
         call.principal = self._authenticate(request, route, resource)
         problems = self.spec.check_query(route.method, request.query) if self.spec else []
         body = None
@@ -152,6 +153,8 @@ class FakeVertex:
             answer = route.handler(self.state, handler_call)
         if handler_call.hold:
             self.sleep(handler_call.hold)
+        if error is not None:   # a lost answer: the handler acted, the client sees the error
+            raise error
         if self.spec:
             mismatch = self.spec.validate(route.response, answer, f"{route.method} answer")
             if mismatch:

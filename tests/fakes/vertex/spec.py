@@ -17,6 +17,7 @@ checked against the schema its `@type` names, when the document has it.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -193,3 +194,12 @@ class DiscoverySpec:
         declared = self.method(short_id).parameters | SYSTEM_QUERY
         return [f"{short_id}: query parameter {name!r} is not declared" for name in sorted(query)
                 if name not in declared]
+
+
+@functools.cache
+def reference_spec() -> DiscoverySpec | None:
+    """The document beside the repository, parsed once per process; None when it is absent."""
+    from interlock.paths import REFERENCE
+
+    path = REFERENCE / SPEC_RELATIVE_PATH
+    return DiscoverySpec(path) if path.is_file() else None
