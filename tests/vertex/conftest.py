@@ -90,7 +90,8 @@ def wif(tmp_path: Path, auth: FakeGoogleAuth, monkeypatch: pytest.MonkeyPatch) -
 Runner = Callable[..., StepRun]
 
 
-def make_runner(tmp_path: Path, fake: FakeVertex, credentials: Path, clock: ManualClock | None) -> Runner:
+def make_runner(tmp_path: Path, fake: FakeVertex, credentials: Path | None, clock: ManualClock | None) -> Runner:
+    """credentials: the gcp-credentials folder; None leaves it unbound."""
     def run(module: ModuleType, *args: str, report: bool = False, deadline: float = 60) -> StepRun:
         results, reports = tmp_path / "results", tmp_path / "report"
         for folder in (results, reports):
@@ -98,8 +99,9 @@ def make_runner(tmp_path: Path, fake: FakeVertex, credentials: Path, clock: Manu
             for old in folder.iterdir():
                 old.unlink()
         argv = [*args, "--project", PROJECT, "--location", LOCATION, "--api-endpoint", fake.url,
-                "--credentials-dir", str(credentials), "--results-dir", str(results), "--deadline", str(deadline),
-                "--request-timeout", "10"]
+                "--results-dir", str(results), "--deadline", str(deadline), "--request-timeout", "10"]
+        if credentials is not None:
+            argv += ["--credentials-dir", str(credentials)]
         if "--poll-interval" not in args:
             argv += ["--poll-interval", "0.05"]
         if report:

@@ -166,8 +166,11 @@ class DiscoverySpec:
     def has_schema(self, name: str) -> bool:
         return name in self.document["schemas"]
 
-    def validate(self, schema: str, instance: Any, where: str = "") -> list[str]:
-        """Every way `instance` breaks schema `schema` (Anys included); empty when it conforms."""
+    def validate(self, schema: str, instance: Any, where: str = "", *, partial: bool = False) -> list[str]:
+        """Every way `instance` breaks schema `schema` (Anys included); empty when it conforms.
+
+        partial=True for the body of a PATCH, which holds only the fields its update mask names
+        (AIP-134): fields marked Required may be missing there."""
         if schema not in self._validators:
             if not self.has_schema(schema):
                 return [f"{where or schema}: schema {schema} is not in the discovery document"]
@@ -175,7 +178,8 @@ class DiscoverySpec:
                                                                         "$defs": self._defs})
         problems = [f"{where or schema}: at {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
                     for e in sorted(self._validators[schema].iter_errors(instance),
-                                    key=lambda e: list(map(str, e.absolute_path)))]
+                                    key=lambda e: list(map(str, e.absolute_path)))
+                    if not (partial and e.validator == "required")]
         return problems + self._check_anys(instance, where or schema)
 
     def _check_anys(self, value: Any, where: str) -> list[str]:
