@@ -6,9 +6,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from interlock import paths
+from interlock.lint import yaml_loader
 
 KIND_FOLDERS = {"Task": "tasks", "Pipeline": "pipelines"}
 _VERSION = re.compile(r"^\d+\.\d+$")
@@ -19,20 +18,15 @@ class CatalogError(ValueError):
 
 
 def load_yaml(path: Path) -> dict:
-    """One YAML document as a dict, or CatalogError naming the file and the problem."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise CatalogError(f"{path}: not UTF-8 ({e.reason} at byte {e.start})") from None
-    except OSError as e:
-        raise CatalogError(f"{path}: cannot read ({e.strerror})") from None
-    try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
-    except yaml.YAMLError as e:
-        raise CatalogError(f"{path}: invalid YAML: {e}".replace("\n", " ")) from None
-    if len(docs) != 1 or not isinstance(docs[0], dict):
-        raise CatalogError(f"{path}: expected exactly one YAML mapping, found {len(docs)} document(s)")
-    return docs[0]
+    """One YAML document as a dict, or CatalogError naming the file and the problem. Read by
+    the one loader of every command (interlock.lint.yaml_loader: size, depth, alias caps)."""
+    doc, problem = yaml_loader.load(Path(path))
+    if problem is not None:
+        raise CatalogError(f"{path}: {problem.message} (line {problem.line})")
+    assert doc is not None
+    if not isinstance(doc.data, dict):
+        raise CatalogError(f"{path}: expected a YAML mapping, found {type(doc.data).__name__}")
+    return doc.data
 
 
 @dataclass

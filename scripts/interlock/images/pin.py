@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from interlock.images.spec import REPOSITORY
+from interlock.lint import yaml_loader
 
 IMAGE_LINE = re.compile(
     r"(?P<lead>^[ \t]*(?:-[ \t]+)?image:[ \t]*[\"']?)"
@@ -65,10 +66,9 @@ def pin_files(files: list[Path], digests: dict[str, str], write: bool
     changes: list[Change] = []
     missing: dict[Path, list[str]] = {}
     for path in files:
-        try:
-            text = path.read_text()
-        except (OSError, UnicodeDecodeError) as err:
-            raise PinError(f"{path}: cannot read: {err}") from None
+        text, problem = yaml_loader.read_text(path)  # the catalog's one loader: size cap, UTF-8
+        if text is None:
+            raise PinError(f"{path}: cannot read: {problem.message}")
         new, found, unknown = rewrite(text, digests, path)
         changes += found
         if unknown:

@@ -18,9 +18,6 @@ from interlock.run import structure
 from interlock.run.errors import InvalidRun, Unsupported
 from interlock.run.options import RunOptions
 
-API_VERSION = "tekton.dev/v1"
-
-
 @dataclass
 class Resolved:
     name: str          # the Task/Pipeline name (context.task.name)
@@ -30,34 +27,7 @@ class Resolved:
 
 def load_run(path: Path) -> dict:
     """A TaskRun/PipelineRun file, or InvalidRun naming the file."""
-    try:
-        doc = catalog.load_yaml(Path(path))
-    except catalog.CatalogError as e:
-        raise InvalidRun("", str(e)) from None
-    kind = doc.get("kind")
-    if kind not in ("TaskRun", "PipelineRun"):
-        raise InvalidRun(f"{path}: kind", f"expected TaskRun or PipelineRun, got {kind!r}")
-    api = doc.get("apiVersion")
-    if api != API_VERSION:
-        raise InvalidRun(f"{path}: apiVersion", f"expected {API_VERSION}, got {api!r} "
-                                                "(v1beta1 is not supported)")
-    if not isinstance(doc.get("spec"), dict):
-        raise InvalidRun(f"{path}: spec", "missing or not a mapping")
-    structure.check(Path(path), kind)
-    return doc
-
-
-def _load_kind(path: Path, kind: str, where: str) -> dict:
-    try:
-        doc = catalog.load_yaml(path)
-    except catalog.CatalogError as e:
-        raise InvalidRun(where, str(e)) from None
-    if doc.get("kind") != kind:
-        raise InvalidRun(f"{path}: kind", f"expected {kind}, got {doc.get('kind')!r}")
-    if not isinstance(doc.get("spec"), dict):
-        raise InvalidRun(f"{path}: spec", "missing or not a mapping")
-    structure.check(path, kind)
-    return doc
+    return structure.load(Path(path), ("TaskRun", "PipelineRun"), str(path))
 
 
 def _ref_params(ref: dict, where: str) -> dict[str, str]:
@@ -123,7 +93,7 @@ def resolve_task(taskrun: dict, options: RunOptions, where: str) -> Resolved:
         path = Path(options.task_file)
     else:
         path = _ref_path(spec["taskRef"], "Task", f"{where}: spec.taskRef")
-    doc = _load_kind(path, "Task", f"{where}: spec.taskRef")
+    doc = structure.load(path, "Task", f"{where}: spec.taskRef")
     return Resolved(str((doc.get("metadata") or {}).get("name") or path.stem), doc["spec"], str(path))
 
 
@@ -131,7 +101,7 @@ def resolve_pipeline(ref: dict, options: RunOptions, where: str = "spec.pipeline
     """The Pipeline document (apiVersion/kind/metadata/spec) a `pipelineRef` names, or the
     `--pipeline FILE`; raises InvalidRun naming `where`."""
     path = Path(options.pipeline_file) if options.pipeline_file else _ref_path(ref, "Pipeline", where)
-    return _load_kind(path, "Pipeline", where)
+    return structure.load(path, "Pipeline", where)
 
 
 def resolve_pipeline_task(ptask: dict, options: RunOptions, where: str) -> Resolved:
@@ -144,5 +114,5 @@ def resolve_pipeline_task(ptask: dict, options: RunOptions, where: str) -> Resol
     if "taskRef" not in ptask:
         raise InvalidRun(where, "needs taskSpec or taskRef")
     path = _ref_path(ptask["taskRef"], "Task", f"{where}.taskRef")
-    doc = _load_kind(path, "Task", f"{where}.taskRef")
+    doc = structure.load(path, "Task", f"{where}.taskRef")
     return Resolved(str((doc.get("metadata") or {}).get("name") or path.stem), doc["spec"], str(path))
