@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-APT_PACKAGES=(podman runc uidmap python3-venv nodejs npm make git ca-certificates)
+# catatonit: `podman run --init`, so a step is not PID 1 and dies on SIGTERM as under Tekton's entrypoint
+APT_PACKAGES=(podman runc catatonit uidmap python3-venv nodejs npm make git ca-certificates)
 TEKTON_LINT_VERSION=1.1.0   # @ibm/tekton-lint, pinned
 
 missing=()

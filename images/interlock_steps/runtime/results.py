@@ -2,10 +2,9 @@
 
 Tekton's entrypoint reads every declared result file in /tekton/results when a step
 ends and puts them, with a StartedAt entry, into the container's termination
-message: a JSON array of {"key", "value", "type"} objects, marshalled by Go, that may
-not exceed 4096 bytes (Tekton docs, "Emitting Results" in tasks.md: results are
-limited by the termination message's 4096 bytes; pkg/termination/write.go checks
-`len(json) > 4096`). Past that, the step fails at the end with a vague message.
+message, which may not exceed 4096 bytes (see interlock_steps.termination, which measures
+it byte for byte as Tekton writes it; `interlock run` uses the same function). Past that,
+the step fails at the end with a vague message.
 
 So before writing we encode the message the way Tekton will (all result files
 already in the directory, from earlier steps, count too) and refuse with an error
@@ -22,19 +21,14 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..termination import INTERNAL, LIMIT, STARTED_AT_LONGEST, TASK_RESULT, go_json, message_size
 from .errors import ResultsRejected
 from .redaction import Redactor
 
-TERMINATION_MESSAGE_LIMIT = 4096
+TERMINATION_MESSAGE_LIMIT = LIMIT
 DEFAULT_RESULTS_DIR = "/tekton/results"
 RESULT_PATH_PREFIX = "RESULT_PATH_"
-
-# Tekton's result.RunResult types: 1 = task result, 3 = internal (StartedAt).
-TASK_RESULT_TYPE = 1
-INTERNAL_RESULT_TYPE = 3
-# The entrypoint's StartedAt value uses "2006-01-02T15:04:05.000Z07:00"; budget for
-# its longest form (a numeric zone offset), so a pod in any time zone fits.
-STARTED_AT_LONGEST = "2006-01-02T15:04:05.000+07:00"
+__all__ = ["TERMINATION_MESSAGE_LIMIT", "Results", "encode_result", "go_json", "termination_message_size"]
 
 # Tekton v1 result names: alphanumerics, '-', '_' and '.', starting and ending alphanumeric.
 _RESULT_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
@@ -42,22 +36,15 @@ _RESULT_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 ResultValue = str | list[str] | dict[str, str]
 
 
-def go_json(value: object) -> str:
-    """JSON as Go's encoding/json writes it: compact, UTF-8, with <, >, & and
-    U+2028/U+2029 escaped (Go's HTML-safe default)."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(char, escape)
-    return text
-
-
 def termination_message_size(results: Mapping[str, str], *, started_at: str | None = STARTED_AT_LONGEST) -> int:
-    """Bytes of the termination message Tekton builds from these result file contents."""
-    entries: list[dict[str, object]] = []
+    """Bytes of the termination message Tekton builds from these result file contents. The
+    StartedAt value is budgeted in its longest form (a zone with an offset), so a pod in any
+    time zone fits: in UTC the check is 5 bytes stricter than Tekton."""
+    entries: list[tuple[str, str | bytes, int]] = []
     if started_at is not None:
-        entries.append({"key": "StartedAt", "value": started_at, "type": INTERNAL_RESULT_TYPE})
-    entries += [{"key": name, "value": text, "type": TASK_RESULT_TYPE} for name, text in results.items()]
-    return len(go_json(entries).encode("utf-8"))
+        entries.append(("StartedAt", started_at, INTERNAL))
+    entries += [(name, text, TASK_RESULT) for name, text in results.items()]
+    return message_size(entries)
 
 
 def encode_result(name: str, value: ResultValue) -> str:

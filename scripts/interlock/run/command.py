@@ -49,7 +49,8 @@ def _options(workspace, secret, configmap, network, image_map, timeout, keep, ru
 
 def _in_thread(work: Callable[[threading.Event], object]) -> object:
     """Run `work(cancel)` in a thread; Ctrl-C or SIGTERM sets `cancel` so the runner stops its
-    containers and still returns an outcome."""
+    containers (SIGTERM, then SIGKILL after the grace period) and still returns an outcome; a
+    second Ctrl-C or SIGTERM kills them at once."""
     cancel = threading.Event()
     finished = threading.Event()  # not Thread.join: an interrupted join can report a live thread dead
     box: dict[str, object] = {}
@@ -63,8 +64,18 @@ def _in_thread(work: Callable[[threading.Event], object]) -> object:
             finished.set()
 
     from interlock.run import containers
+
+    def interrupt() -> None:
+        if cancel.is_set():
+            containers.KILL_NOW.set()
+            click.echo("interrupted again: killing containers now", err=True)
+        else:
+            cancel.set()
+            click.echo("interrupted: stopping containers (SIGTERM, then SIGKILL after the grace "
+                       "period; interrupt again to kill them now)…", err=True)
+
     atexit.register(containers.sweep_active)  # if this process ends before a run cleaned up
-    previous = signal.signal(signal.SIGTERM, lambda *_: cancel.set())
+    previous = signal.signal(signal.SIGTERM, lambda *_: interrupt())
     worker = threading.Thread(target=target, name="interlock-run", daemon=True)
     worker.start()
     try:
@@ -72,8 +83,7 @@ def _in_thread(work: Callable[[threading.Event], object]) -> object:
             try:
                 finished.wait(0.2)
             except KeyboardInterrupt:
-                click.echo("interrupted: stopping containers…", err=True)
-                cancel.set()
+                interrupt()
     finally:
         signal.signal(signal.SIGTERM, previous)
     if "error" in box:
@@ -91,7 +101,7 @@ def summary(outcome: TaskRunOutcome | PipelineRunOutcome) -> str:
     taskruns = outcome.tasks if isinstance(outcome, PipelineRunOutcome) else [outcome]
     for tr in taskruns:
         label = tr.pipeline_task or tr.name
-        d = tr.to_dict()
+        d = tr.to_dict()  # secret values masked
         rows.append((label, "", tr.status, tr.reason, "", _fmt(d["duration"])))
         for s in d["steps"]:
             rows.append(("", s["name"], s["status"], s["reason"],
@@ -101,12 +111,12 @@ def summary(outcome: TaskRunOutcome | PipelineRunOutcome) -> str:
             rows.append((sk.name, "", "Skipped", sk.reason, "", "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    d = outcome.to_dict()
+    d = outcome.to_dict()  # secret values masked
+    message = d["condition"]["message"]
     lines.append(f"{d['kind']} {outcome.name}: Succeeded={outcome.status} "
                  f"reason={outcome.reason} ({_fmt(d['duration'])})"
-                 + (f": {outcome.message}" if outcome.message and outcome.status != "True" else ""))
-    results = outcome.results
-    for k, v in results.items():
+                 + (f": {message}" if message and outcome.status != "True" else ""))
+    for k, v in d["results"].items():
         lines.append(f"  result {k} = {v if isinstance(v, str) else json.dumps(v)}")
     if getattr(outcome, "run_dir", None):
         lines.append(f"  run folder kept: {outcome.run_dir}")
@@ -185,6 +195,7 @@ def run(file, params, workspace, secret, configmap, network, image_map, timeout,
 
 
 def _invalid(message: str, to_json: bool) -> None:
+    message = " ".join(message.split())  # one line, whatever a value held
     if to_json:
         click.echo(json.dumps({"error": message, "exitCode": EXIT_INVALID}))
     click.echo(f"error: {message}", err=True)

@@ -24,3 +24,7 @@ class RunOptions:
     parallel: int = 2                          # pipeline: tasks running at once
     task_file: Path | None = None              # `--task FILE`: resolves any taskRef
     pipeline_file: Path | None = None          # `--pipeline FILE`: resolves any pipelineRef
+    # folders a `hostPath` workspace binding may point into: set by the PipelineRun runner (its
+    # run folder and the -w folders it passes on); a binding elsewhere is refused
+    host_roots: tuple[Path, ...] = ()
+    grace: float = 30.0                        # seconds between SIGTERM and SIGKILL (a pod's default)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from interlock.run.masking import Masker
+
 # TaskRun condition reasons
 SUCCEEDED = "Succeeded"
 FAILED = "Failed"
@@ -85,6 +87,8 @@ class TaskRunOutcome:
     run_dir: str | None = None        # kept run folder, when --keep
     plan: dict[str, Any] | None = None  # --dry-run: what would run
     run_id: str | None = None         # the `interlock.run` label of its containers
+    # the secret values the TaskRun used: to_dict() masks them, wherever the outcome goes
+    masker: Masker = field(default_factory=Masker, repr=False, compare=False)
 
     @property
     def succeeded(self) -> bool:
@@ -106,7 +110,7 @@ class TaskRunOutcome:
             d["plan"] = self.plan
         if self.run_id:
             d["runId"] = self.run_id
-        return d
+        return self.masker.tree(d)
 
 
 @dataclass
@@ -140,6 +144,13 @@ class PipelineRunOutcome:
     def succeeded(self) -> bool:
         return self.status == TRUE
 
+    @property
+    def masker(self) -> Masker:
+        out = Masker()
+        for t in self.tasks:
+            out = out | t.masker
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         d = {"kind": "PipelineRun", "name": self.name, "pipeline": self.pipeline,
              "condition": {"type": "Succeeded", "status": self.status, "reason": self.reason,
@@ -150,7 +161,7 @@ class PipelineRunOutcome:
              "skippedTasks": [s.to_dict() for s in self.skipped], "results": self.results}
         if self.run_dir:
             d["runDir"] = self.run_dir
-        return d
+        return self.masker.tree(d)
 
 
 def replace(obj, **changes):

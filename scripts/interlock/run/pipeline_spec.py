@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from interlock.run import dag, matrix as matrix_mod, timeouts as timeouts_mod, when as when_mod
+from interlock.run import kubernetes_rules as rules
 from interlock.run.options import RunOptions
 from interlock.run.variables import InvalidReference, UndeclaredReference, lookup, references
 
@@ -80,7 +81,14 @@ def load(pr: object, options: RunOptions, params_override: Mapping[str, Any]) ->
     if not isinstance(pr, dict) or pr.get("kind") != "PipelineRun":
         raise PipelineRunInvalid("kind: expected PipelineRun")
     meta = pr.get("metadata") or {}
-    name = meta.get("name") or (meta.get("generateName") or "pipelinerun-") + uuid.uuid4().hex[:5]
+    if not isinstance(meta, dict):
+        raise PipelineRunInvalid("metadata: must be a mapping")
+    if meta.get("name"):
+        name = rules.resource_name(meta["name"], "metadata.name")
+    else:  # generateName: a prefix, to which the API server adds 5 characters
+        prefix = rules.dns_label(str(meta.get("generateName") or "pipelinerun-").rstrip("-")[:57],
+                                 "metadata.generateName", "generateName")
+        name = f"{prefix}-{uuid.uuid4().hex[:5]}"
     spec = pr.get("spec")
     if not isinstance(spec, dict):
         raise PipelineRunInvalid("spec: required, a mapping")
@@ -152,6 +160,8 @@ def _pipeline(spec: dict, run_name: str, options: RunOptions) -> tuple[str, dict
 
 def _check_task(run: PipelineRunSpec, t: dict, at: str, final: bool) -> None:
     _refuse_unknown(t, _TASK_FIELDS, at)
+    # Tekton: "Pipeline Task name must be a valid DNS Label"; it names TaskRuns and folders
+    rules.dns_label(t["name"], f"{at}.name", "pipeline task name")
     if ("taskRef" in t) == ("taskSpec" in t):
         raise PipelineRunInvalid(f"{at} ({t['name']}): needs exactly one of taskRef, taskSpec")
     if isinstance(t.get("taskSpec"), dict) and t["taskSpec"].get("apiVersion"):
@@ -226,6 +236,7 @@ def _workspace_bindings(declared: list, given: list, options: RunOptions,
         name = d.get("name") if isinstance(d, dict) else None
         if not isinstance(name, str):
             raise PipelineRunInvalid(f"{where}.workspaces[{i}].name: required")
+        rules.folder_name(name, f"{where}.workspaces[{i}].name")
         if name in options.workspaces:
             bindings[name] = {"name": name, "hostPath": {"path": str(options.workspaces[name])}}
         elif name in given_map:

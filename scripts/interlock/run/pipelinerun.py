@@ -31,16 +31,14 @@ import copy
 import dataclasses
 import json
 import shutil
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any, Callable, Mapping, Protocol
 
 import yaml
 
-from interlock.run import matrix as matrix_mod, pipeline_spec, pipeline_taskruns
+from interlock.run import hostfs, matrix as matrix_mod, pipeline_spec, pipeline_taskruns
 from interlock.run import timeouts as timeouts_mod, when as when_mod
 from interlock.run.errors import InvalidRun
 from interlock.run.options import RunOptions
@@ -80,16 +78,18 @@ def run_pipelinerun(pipelinerun: dict, *, options: RunOptions, log: LogFn | None
     return run.execute()
 
 
-def _task_options(options: RunOptions) -> RunOptions:
+def _task_options(options: RunOptions, run_dir: Path | None = None) -> RunOptions:
     """Options for the pipeline's TaskRuns: `--timeout` is the pipeline's, not each task's;
-    -w and --task bind pipeline names, which the TaskRuns receive as hostPath bindings."""
+    -w and --task bind pipeline names, which the TaskRuns receive as hostPath bindings (into
+    the -w folders, or the pipeline's run folder for its shared claims: their only roots)."""
+    roots = (*options.workspaces.values(), *([run_dir] if run_dir else []))
     return dataclasses.replace(options, timeout=None, workspaces={}, task_file=None,
-                               pipeline_file=None)
+                               pipeline_file=None, host_roots=tuple(Path(r) for r in roots))
 
 
 def _container_executor(options: RunOptions, run_dir: Path | None, where: str) -> Executor:
     from interlock.run.taskrun import run_taskrun  # the TaskRun runner (containers)
-    task_options = _task_options(options)
+    task_options = _task_options(options, run_dir)
 
     def execute(taskrun: dict, cancel: threading.Event, log: LogFn | None) -> TaskRunOutcome:
         ptask = taskrun["metadata"]["labels"]["tekton.dev/pipelineTask"]
@@ -201,9 +201,9 @@ class _PipelineRun:
                 raise PipelineRunInvalid(f"{at}: {e}{hint}") from None
             except matrix_mod.MatrixInvalid as e:
                 raise PipelineRunInvalid(f"{at}.matrix: {e}") from None
-            for tr in runs[:1]:
-                with tempfile.TemporaryDirectory(prefix="interlock-check-") as tmp:
-                    plan_taskrun(tr, options=options, run_folder=Path(tmp), where=at)
+            for tr in runs[:1]:  # planning creates nothing: a folder that does not exist will do
+                plan_taskrun(tr, options=options, where=at,
+                             run_folder=hostfs.folder_candidate(None, "check", 0))
 
     # ---- scheduling ----
 
@@ -228,25 +228,22 @@ class _PipelineRun:
                 shutil.rmtree(folder, ignore_errors=True)
 
     def _run_folder(self) -> Path:
-        parent = self.options.run_dir
-        if parent is None:
-            return Path(tempfile.mkdtemp(prefix=f"interlock-{self.name}-"))
-        parent = Path(parent)
-        parent.mkdir(parents=True, exist_ok=True)
-        folder = parent / self.name
-        if folder.exists():
-            folder = parent / f"{self.name}-{uuid.uuid4().hex[:6]}"
-        folder.mkdir()
-        return folder
+        """The PipelineRun's run folder, claimed atomically (runs may share --run-dir)."""
+        for attempt in range(100):
+            folder = hostfs.folder_candidate(self.options.run_dir, self.name, attempt)
+            try:
+                if hostfs.claim_folder(folder):
+                    return folder
+            except hostfs.HostPathError as e:
+                raise PipelineRunInvalid(f"--run-dir: {e.strerror}") from None
+        raise PipelineRunInvalid(f"--run-dir: no free run folder name for {self.name!r}")
 
     def _share_claims(self, folder: Path) -> None:
         """A persistentVolumeClaim/volumeClaimTemplate workspace is one volume for the whole
         PipelineRun: a folder of the run shared by its tasks (emptyDir stays per TaskRun)."""
         for name, binding in self.run.workspaces.items():
             if binding and ("persistentVolumeClaim" in binding or "volumeClaimTemplate" in binding):
-                shared = folder / "workspaces" / name
-                shared.mkdir(parents=True, exist_ok=True)
-                shared.chmod(0o777)
+                shared = hostfs.make_dirs(hostfs.Under(folder, f"workspaces/{name}"))
                 self.run.workspaces[name] = {"name": name, "hostPath": {"path": str(shared)},
                                          **({"subPath": binding["subPath"]}
                                             if binding.get("subPath") else {})}

@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from interlock.run import kubernetes_rules as rules
 from interlock.run import params as params_mod, results as results_mod, standins
 from interlock.run import workspaces as ws_mod
 from interlock.run.durations import format_duration, parse_duration
 from interlock.run.errors import InvalidRun, Unsupported
+from interlock.run.hostfs import Under
 from interlock.run.options import RunOptions
 from interlock.run.resolve import resolve_task
 from interlock.run.steps import (RESULTS, STEPS, ContainerPlan, merge_template, plan_container,
@@ -64,6 +66,9 @@ class TaskRunPlan:
     variables: dict[str, object] = field(default_factory=dict)
     pipeline_task: str | None = None
     secret_values: set[str] = field(default_factory=set, repr=False)  # masked in logs
+    # folders to create when the run starts (planning creates nothing), each reached from its
+    # root without following symlinks
+    folders: list[Under] = field(default_factory=list)
 
     def describe(self) -> dict:
         def rel(d: dict) -> dict:
@@ -74,8 +79,27 @@ class TaskRunPlan:
                 "steps": [rel(s.describe()) for s in self.steps]}
 
 
-def _where(taskrun: dict, where: str | None) -> str:
-    return where or f"TaskRun {(taskrun.get('metadata') or {}).get('name', '?')}"
+def run_name(taskrun: dict, where: str, pipeline: bool = False) -> str:
+    """metadata.name (or generateName), checked: it names the run folder. A pipeline's TaskRun
+    is named `<pipelinerun>-<pipelineTask>[-<index>]` from names checked already, and may be
+    longer than 63 characters (Tekton shortens it with a hash)."""
+    meta = taskrun.get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise InvalidRun(f"{where}: metadata", "must be a mapping")
+    if meta.get("name"):
+        if pipeline and rules.DNS_LABEL.match(str(meta["name"])) and len(str(meta["name"])) < 250:
+            return str(meta["name"])
+        return rules.resource_name(meta["name"], f"{where}: metadata.name")
+    if meta.get("generateName"):
+        prefix = str(meta["generateName"]).rstrip("-")
+        return rules.resource_name(prefix, f"{where}: metadata.generateName") if prefix else "taskrun"
+    return "taskrun"
+
+
+def where_of(taskrun: dict, where: str | None) -> str:
+    """How messages name a TaskRun: its file, else `TaskRun <name>`."""
+    meta = taskrun.get("metadata")
+    return where or f"TaskRun {meta.get('name', '?') if isinstance(meta, dict) else '?'}"
 
 
 def _check_keys(obj: dict, allowed: set[str], unsupported: dict[str, str], where: str) -> None:
@@ -88,11 +112,22 @@ def _check_keys(obj: dict, allowed: set[str], unsupported: dict[str, str], where
 
 def _pod(spec: dict, where: str) -> dict:
     pt = spec.get("podTemplate") or {}
+    if not isinstance(pt, dict):
+        raise InvalidRun(f"{where}: spec.podTemplate", "must be a mapping")
     out: dict = {"env": {}, "securityContext": {}}
     for key, value in pt.items():
         if key == "env":
-            out["env"] = {str(e["name"]): str(e.get("value", "")) for e in value or []}
+            for i, e in enumerate(value or []):
+                here = f"{where}: spec.podTemplate.env[{i}]"
+                if not isinstance(e, dict):
+                    raise InvalidRun(here, "must be a mapping")
+                if "valueFrom" in e:
+                    raise Unsupported(f"{here}.valueFrom", "podTemplate env valueFrom")
+                name = rules.env_name(e.get("name"), f"{here}.name")
+                out["env"][name] = "" if e.get("value") is None else str(e["value"])
         elif key == "securityContext":
+            if not isinstance(value or {}, dict):
+                raise InvalidRun(f"{where}: spec.podTemplate.securityContext", "must be a mapping")
             out["securityContext"] = {k: v for k, v in (value or {}).items()
                                       if k in ("runAsUser", "runAsGroup", "runAsNonRoot")}
         elif key not in POD_FIELDS_IGNORED:
@@ -125,12 +160,14 @@ def _validate_refs(value: object, variables: Mapping[str, object], earlier: Mapp
 
 def pipeline_context(taskrun: dict) -> dict[str, object]:
     """Context a PipelineRun runner passed in the TaskRun's labels and annotations."""
-    meta = taskrun.get("metadata") or {}
+    meta = taskrun.get("metadata") if isinstance(taskrun.get("metadata"), dict) else {}
+    annotations = meta.get("annotations") if isinstance(meta.get("annotations"), dict) else {}
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
     out: dict[str, object] = {}
     for ann, var in CONTEXT_ANNOTATIONS.items():
-        if ann in (meta.get("annotations") or {}):
-            out[var] = str(meta["annotations"][ann])
-    ptask = (meta.get("labels") or {}).get(PIPELINE_TASK_LABEL)
+        if ann in annotations:
+            out[var] = str(annotations[ann])
+    ptask = labels.get(PIPELINE_TASK_LABEL)
     if ptask:
         out[PIPELINE_TASK] = str(ptask)
     return out
@@ -140,16 +177,17 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
                  params_override: Mapping[str, object] | None = None,
                  context: Mapping[str, object] | None = None,
                  run_folder: Path, where: str | None = None) -> TaskRunPlan:
-    """Resolve and check everything; create the run folder's layout. Raises InvalidRun.
-    `where` names the TaskRun in messages (its file; default "TaskRun <name>")."""
-    where = _where(taskrun, where)
+    """Resolve and check everything; create nothing (the folders the run needs are listed in
+    `folders`). Raises InvalidRun. `where` names the TaskRun in messages (its file; default
+    "TaskRun <name>")."""
+    where = where_of(taskrun, where)
     meta = taskrun.get("metadata") or {}
     spec = taskrun.get("spec")
     if not isinstance(spec, dict):
         raise InvalidRun(f"{where}: spec", "missing or not a mapping")
     _check_keys(spec, TASKRUN_FIELDS, TASKRUN_UNSUPPORTED, f"{where}: spec")
-    name = str(meta.get("name") or meta.get("generateName") or "taskrun").rstrip("-")
     context = {**pipeline_context(taskrun), **(context or {})}
+    name = run_name(taskrun, where, pipeline=PIPELINE_TASK in context)
     if PIPELINE_TASK in context:
         # a pipeline's TaskRun: its workspaces and taskRef come from the pipeline, not from
         # the command line's -w (pipeline workspace names) or --task
@@ -184,18 +222,17 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
     sidecar_names = step_names(sidecars, f"{swhere}.sidecars")
     isolated = {str(u.get("name")) for c in [*steps, *sidecars] for u in c.get("workspaces") or []}
 
-    for sub in ("results", "workspaces", "steps", "home", "scripts", "logs"):
-        (run_folder / sub).mkdir(parents=True, exist_ok=True)
-    (run_folder / "workspace").mkdir(exist_ok=True)
-    for d in ("results", "workspace", "home", "steps"):
-        (run_folder / d).chmod(0o777)  # emptyDir semantics: any runAsUser can write
+    folders: list[Under] = []
     workspaces = ws_mod.resolve(tspec.get("workspaces"), spec.get("workspaces"), options,
                                 run_folder, isolated, f"{swhere}.workspaces",
-                                f"{where}: spec.workspaces")
-    declared_results = list(tspec.get("results") or [])
+                                f"{where}: spec.workspaces", folders)
+    declared_results = tspec.get("results") or []
+    if not isinstance(declared_results, list):
+        raise InvalidRun(f"{swhere}.results", "must be a list")
     for i, r in enumerate(declared_results):
         if not isinstance(r, dict) or not r.get("name"):
             raise InvalidRun(f"{swhere}.results[{i}]", "a result needs a `name`")
+        rules.result_name(r["name"], f"{swhere}.results[{i}].name")
         rtype = results_mod.declared_type(r)
         if rtype not in ("string", "array", "object"):
             raise InvalidRun(f"{swhere}.results[{i}].type", f"{rtype!r} is not string, array or object")
@@ -229,7 +266,7 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
     # volume names and sources may use params (e.g. a configMap name given as a param)
     _validate_refs(tspec.get("volumes"), variables, {}, f"{swhere}.volumes")
     volumes = plan_volumes(substitute(tspec.get("volumes"), variables), options, run_folder,
-                           f"{swhere}.volumes")
+                           f"{swhere}.volumes", folders)
     template = tspec.get("stepTemplate")
     if template is not None and not isinstance(template, dict):
         raise InvalidRun(f"{swhere}.stepTemplate", "must be a mapping")
@@ -246,12 +283,10 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
         except (InvalidReference, UndeclaredReference) as e:
             raise InvalidRun(here, str(e)) from None
         p = plan_container(merged, kind, cname, i, options=options, run_dir=run_folder,
-                           workspaces=workspaces, volumes=volumes, pod=pod, where=here)
+                           workspaces=workspaces, volumes=volumes, pod=pod, where=here,
+                           folders=folders)
         if kind == "step":
-            (run_folder / "steps" / f"step-{cname}" / "results").mkdir(parents=True, exist_ok=True)
-            for d in (run_folder / "steps" / f"step-{cname}",
-                      run_folder / "steps" / f"step-{cname}" / "results"):
-                d.chmod(0o777)
+            folders.append(Under(run_folder, f"steps/step-{cname}/results"))
         return p
 
     sidecar_plans = [plan(c, "sidecar", n, i, {}) for i, (n, c) in enumerate(zip(sidecar_names, sidecars))]
@@ -269,7 +304,7 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
                        results=declared_results, timeout=timeout, spec=resolved_spec,
                        step_result_names=step_results, variables=variables,
                        pipeline_task=str(pipeline_task) if pipeline_task else None,
-                       secret_values=secret_values)
+                       secret_values=secret_values, folders=folders)
 
 
 def _secret_files(bindings: object, volumes: object, variables: Mapping[str, object],

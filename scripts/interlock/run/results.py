@@ -1,13 +1,20 @@
 """Task and step results: files under /tekton/results and /tekton/steps/step-<s>/results, typed
-as declared, and the termination-message limit Tekton enforces per step."""
+as declared, and the termination-message limit Tekton enforces per step.
+
+Result files are written by steps, so they are read as untrusted: never through a symlink,
+only regular files, and never more than the limit (a result over 4096 bytes cannot fit in a
+termination message, so its content is never needed whole).
+"""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
-# Tekton reports a step's results through its termination message, capped by Kubernetes at 4096
-# bytes; a step whose results do not fit fails the TaskRun.
-TERMINATION_LIMIT = 4096
+from interlock.run import hostfs
+from interlock_steps import termination
+
+TERMINATION_LIMIT = termination.LIMIT
 
 
 class ResultError(ValueError):
@@ -43,24 +50,45 @@ def parse(decl: dict, text: str, where: str) -> object:
     return value
 
 
+def _read(folder: Path, name: str, where: str) -> bytes | None:
+    """A result file's bytes (at most TERMINATION_LIMIT + 1), None when absent."""
+    try:
+        return hostfs.read_bounded(hostfs.Under(folder, name), TERMINATION_LIMIT)
+    except OSError as e:
+        raise ResultError(f"{where}: result {name!r} cannot be read: {e.strerror or e}") from None
+
+
 def read(declared: list[dict], folder: Path, where: str) -> dict[str, object]:
     """Every declared result present in `folder`; missing ones are left out, as Tekton does."""
     out: dict[str, object] = {}
     for decl in declared:
-        f = folder / str(decl["name"])
-        if f.is_file():
-            out[str(decl["name"])] = parse(decl, f.read_text(encoding="utf-8", errors="replace"), where)
+        raw = _read(folder, str(decl["name"]), where)
+        if raw is None:
+            continue
+        if len(raw) > TERMINATION_LIMIT:
+            raise ResultError(f"{where}: result {decl['name']!r} is larger than "
+                              f"{TERMINATION_LIMIT} bytes")
+        out[str(decl["name"])] = parse(decl, raw.decode("utf-8", errors="replace"), where)
     return out
 
 
 def termination_size(task_results: Path, step_results: Path, names: list[str],
-                     step_names: list[str]) -> int:
-    """Size of the termination message a step would write: its task and step results as JSON."""
-    entries = []
-    for folder, wanted, kind in ((task_results, names, 1), (step_results, step_names, 4)):
+                     step_names: list[str], started: datetime | None = None,
+                     exit_code: str | None = None, where: str = "") -> int:
+    """Size of the termination message Tekton's entrypoint would write when this step ends:
+    every task result present, the step's own results, StartedAt (when `started` is given)
+    and, after a failure under onError: continue, ExitCode (interlock_steps.termination
+    measures it). A file over the limit counts as limit + 1 bytes: the message cannot fit
+    either way."""
+    entries: list[tuple[str, str | bytes, int]] = []
+    if started is not None:
+        entries.append(("StartedAt", termination.started_at(started), termination.INTERNAL))
+    if exit_code is not None:
+        entries.append(("ExitCode", exit_code, termination.INTERNAL))
+    for folder, wanted, kind in ((task_results, names, termination.TASK_RESULT),
+                                 (step_results, step_names, termination.STEP_RESULT)):
         for name in wanted:
-            f = folder / name
-            if f.is_file():
-                entries.append({"key": name, "value": f.read_text(encoding="utf-8", errors="replace"),
-                                "type": kind})
-    return len(json.dumps(entries, separators=(",", ":")).encode()) if entries else 0
+            raw = _read(folder, name, where)
+            if raw is not None:
+                entries.append((name, raw, kind))
+    return termination.message_size(entries)

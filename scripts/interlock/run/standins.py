@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Mapping
 
 from interlock.run.errors import InvalidRun
+from interlock.run.kubernetes_rules import config_key
 
 FLAGS = {"secret": "--secret", "configmap": "--configmap"}
 
@@ -38,7 +39,7 @@ def key(kind: str, name: object, key_name: object, standins: Mapping[str, Path],
     path = folder(kind, name, standins, where, optional)
     if path is None:
         return None
-    f = path / str(key_name)
+    f = path / config_key(key_name, f"{where}.key")  # one file name: never a path out of it
     if not f.is_file():
         if optional:
             return None

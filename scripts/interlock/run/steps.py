@@ -6,14 +6,17 @@ input fails before anything runs. Only `$(steps.<s>.results.<r>)` values stay fo
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from interlock.run import readiness, standins
+from interlock.run import kubernetes_rules as rules
+from interlock.run import envfile, readiness, standins
 from interlock.run.durations import parse_duration
 from interlock.run.errors import InvalidRun, Unsupported
+from interlock.run.hostfs import HostPathError, Under, inside
 from interlock.run.options import RunOptions
 from interlock.run.workspaces import Workspace
 
@@ -32,7 +35,6 @@ UNSUPPORTED_FIELDS = {"ref": "StepActions (step `ref`)", "params": "StepAction p
                       "when": "step `when` expressions", "debug": "step `debug`",
                       "volumeDevices": "volumeDevices", "stdin": "stdin", "tty": "tty",
                       "envFromSecrets": "envFromSecrets"}
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
 @dataclass
@@ -40,9 +42,15 @@ class Mount:
     host: Path
     target: str
     readonly: bool = False
+    root: Path | None = None  # the folder `host` must stay in after symlinks (None: host itself)
 
     def arg(self) -> str:
         return f"{self.host}:{self.target}:{'ro' if self.readonly else 'rw'}"
+
+    def checked(self) -> Mount:
+        """This mount with its host folder resolved, proven inside its root: an earlier step
+        may have turned a subPath folder into a symlink. HostPathError otherwise."""
+        return dataclasses.replace(self, host=inside(self.host, self.root or self.host))
 
 
 @dataclass
@@ -65,10 +73,11 @@ class ContainerPlan:
     readiness: dict | None = None     # a sidecar's readinessProbe
     # stdoutConfig/stderrConfig: host files standing for the container paths (None: the path is
     # not on a shared volume, so nothing outside the container could read it anyway)
-    stdout_file: Path | None = None
-    stderr_file: Path | None = None
+    stdout_file: Under | None = None
+    stderr_file: Under | None = None
     script: str | None = None         # body written to /tekton/scripts/<file>
     script_file: str | None = None
+    notes: list[str] = field(default_factory=list)  # said when it starts (e.g. env keys skipped)
 
     def describe(self) -> dict:
         """The plan as printed by --dry-run: names of env variables, never their values."""
@@ -115,9 +124,7 @@ def step_names(steps: list, where: str) -> list[str]:
     for i, s in enumerate(steps):
         if not isinstance(s, dict):
             raise InvalidRun(f"{where}[{i}]", "a step must be a mapping")
-        name = str(s.get("name") or f"unnamed-{i}")
-        if s.get("name") and not _NAME.match(name):
-            raise InvalidRun(f"{where}[{i}].name", f"{name!r} is not a DNS label (a-z, 0-9, -)")
+        name = rules.dns_label(s["name"], f"{where}[{i}].name") if s.get("name") else f"unnamed-{i}"
         if name in names:
             raise InvalidRun(f"{where}[{i}].name", f"step name {name!r} is used twice")
         names.append(name)
@@ -135,10 +142,14 @@ def map_image(image: str, image_map: Mapping[str, str]) -> str:
 
 
 def _env(container: dict, options: RunOptions, where: str, secret_env: dict[str, str],
-         env: dict[str, str]) -> None:
-    for i, src in enumerate(container.get("envFrom") or []):
+         env: dict[str, str], notes: list[str]) -> None:
+    for i, src in enumerate(_list(container.get("envFrom"), f"{where}.envFrom")):
         here = f"{where}.envFrom[{i}]"
-        prefix = str(src.get("prefix") or "")
+        if not isinstance(src, dict):
+            raise InvalidRun(here, "must be a mapping")
+        prefix = src.get("prefix") or ""
+        if prefix:
+            rules.env_name(prefix, f"{here}.prefix")
         for kind, field_name, standin in (("secret", "secretRef", options.secrets),
                                           ("configmap", "configMapRef", options.configmaps)):
             if field_name in src:
@@ -147,19 +158,28 @@ def _env(container: dict, options: RunOptions, where: str, secret_env: dict[str,
                                          bool(ref.get("optional")))
                 if folder is not None:
                     target = secret_env if kind == "secret" else env
+                    skipped = []
                     for k, v in standins.keys(folder).items():
-                        target[prefix + k] = v
-    for i, e in enumerate(container.get("env") or []):
+                        if rules.is_env_name(prefix + k):
+                            target[prefix + k] = v
+                        else:
+                            skipped.append(prefix + k)
+                    if skipped:  # the kubelet skips them too, with an InvalidEnvironmentVariableNames event
+                        notes.append(f"{here}.{field_name}: keys {', '.join(map(repr, skipped))} "
+                                     "skipped: not valid environment variable names")
+    for i, e in enumerate(_list(container.get("env"), f"{where}.env")):
         here = f"{where}.env[{i}]"
         if not isinstance(e, dict) or not e.get("name"):
             raise InvalidRun(here, "an env entry needs a `name`")
-        name = str(e["name"])
+        name = rules.env_name(e["name"], f"{here}.name")
         env.pop(name, None)
         secret_env.pop(name, None)
         if "valueFrom" not in e:
             env[name] = "" if e.get("value") is None else str(e["value"])
             continue
         vf = e["valueFrom"] or {}
+        if not isinstance(vf, dict):
+            raise InvalidRun(f"{here}.valueFrom", "must be a mapping")
         if "secretKeyRef" in vf:
             r = vf["secretKeyRef"] or {}
             v = standins.key("secret", r.get("name"), r.get("key"), options.secrets,
@@ -173,40 +193,62 @@ def _env(container: dict, options: RunOptions, where: str, secret_env: dict[str,
             if v is not None:
                 env[name] = v
         else:
-            raise Unsupported(f"{here}.valueFrom", f"valueFrom {', '.join(vf) or '(empty)'}")
+            raise Unsupported(f"{here}.valueFrom", f"valueFrom {', '.join(map(str, vf)) or '(empty)'}")
 
 
-# Secret values reach podman through its own environment (`-e NAME`), so a secret variable must
-# not be one that podman or its helpers read themselves.
-_PODMAN_OWN = {"PATH", "HOME", "TMPDIR", "TZ", "LANG", "USER", "SHELL"}
-_PODMAN_OWN_PREFIXES = ("LD_", "XDG_", "CONTAINERS_", "CONTAINER_", "STORAGE_", "REGISTRIES_",
-                        "PODMAN_", "BUILDAH_", "_CONTAINERS_", "NOTIFY_SOCKET", "DBUS_")
+def _list(value: object, where: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InvalidRun(where, "must be a list")
+    return value
 
 
-def _check_secret_names(secret_env: dict[str, str], where: str) -> None:
-    for name in secret_env:
-        if name in _PODMAN_OWN or name.startswith(_PODMAN_OWN_PREFIXES):
-            raise Unsupported(f"{where}.env", f"a variable named {name} taken from a secret "
-                              "(podman reads it itself; rename the variable or use a prefix)")
+def _no_nul(values: list[str], where: str) -> None:
+    if any("\0" in v for v in values):
+        raise InvalidRun(where, "contains a NUL character, which no process can receive")
 
 
-def _security(ctx: dict | None, pod_ctx: dict, where: str) -> tuple[str | None, list[str], bool]:
+# Pod Security Standards "baseline": the capabilities a container may add. More (SYS_ADMIN,
+# ALL, …) would let a step reach the host through the container runtime.
+BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL",
+                         "MKNOD", "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID",
+                         "SYS_CHROOT"}
+
+
+def _id(value: object, where: str) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2**31 - 1:
+        raise InvalidRun(where, f"{value!r} is not a user/group id (0 to 2147483647)")
+    return value
+
+
+def _security(ctx: object, pod_ctx: dict, where: str) -> tuple[str | None, list[str], bool]:
+    if ctx is not None and not isinstance(ctx, dict):
+        raise InvalidRun(f"{where}.securityContext", "must be a mapping")
     ctx = {**pod_ctx, **(ctx or {})}
+    here = f"{where}.securityContext"
     flags: list[str] = []
     if ctx.get("privileged"):
-        raise Unsupported(f"{where}.securityContext.privileged", "privileged steps")
-    user = ctx.get("runAsUser")
-    group = ctx.get("runAsGroup")
+        raise Unsupported(f"{here}.privileged", "privileged steps")
+    user = _id(ctx.get("runAsUser"), f"{here}.runAsUser")
+    group = _id(ctx.get("runAsGroup"), f"{here}.runAsGroup")
     spec = None
     if user is not None:
-        spec = str(int(user)) + (f":{int(group)}" if group is not None else "")
+        spec = str(user) + (f":{group}" if group is not None else "")
     if ctx.get("allowPrivilegeEscalation") is False:
-        flags += ["--security-opt", "no-new-privileges"]
+        flags += ["--security-opt=no-new-privileges"]
     caps = ctx.get("capabilities") or {}
-    for c in caps.get("drop") or []:
-        flags += ["--cap-drop", str(c)]
-    for c in caps.get("add") or []:
-        flags += ["--cap-add", str(c)]
+    if not isinstance(caps, dict):
+        raise InvalidRun(f"{here}.capabilities", "must be a mapping")
+    for c in _list(caps.get("drop"), f"{here}.capabilities.drop"):
+        flags.append(f"--cap-drop={c}")
+    for i, c in enumerate(_list(caps.get("add"), f"{here}.capabilities.add")):
+        if str(c).upper().removeprefix("CAP_") not in BASELINE_CAPABILITIES:
+            raise Unsupported(f"{here}.capabilities.add[{i}]", f"adding capability {c!r} (beyond "
+                              "the Pod Security baseline)")
+        flags.append(f"--cap-add={c}")
     if ctx.get("readOnlyRootFilesystem"):
         flags += ["--read-only"]
     return spec, flags, bool(ctx.get("runAsNonRoot"))
@@ -214,12 +256,15 @@ def _security(ctx: dict | None, pod_ctx: dict, where: str) -> tuple[str | None, 
 
 def plan_container(container: dict, kind: str, name: str, index: int, *, options: RunOptions,
                    run_dir: Path, workspaces: Mapping[str, Workspace], volumes: Mapping[str, Mount],
-                   pod: dict, where: str) -> ContainerPlan:
-    """One step or sidecar, already merged with stepTemplate and substituted."""
+                   pod: dict, where: str, folders: list[Under]) -> ContainerPlan:
+    """One step or sidecar, already merged with stepTemplate and substituted. Folders it needs
+    on the host (volumeMount subPaths) are added to `folders`, created only when the run starts."""
     check_fields(container, where)
     image = container.get("image")
     if not image or not isinstance(image, str):
         raise InvalidRun(f"{where}.image", "missing: every step needs an image")
+    if image.startswith("-") or image != image.strip() or "\0" in image:
+        raise InvalidRun(f"{where}.image", f"{image[:80]!r} is not an image reference")
     script = container.get("script")
     command = container.get("command")
     args = container.get("args") or []
@@ -231,8 +276,11 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
     env: dict[str, str] = {"HOME": HOME}
     env.update(pod.get("env", {}))
     secret_env: dict[str, str] = {}
-    _env(container, options, where, secret_env, env)
-    _check_secret_names(secret_env, where)
+    notes: list[str] = []
+    _env(container, options, where, secret_env, env, notes)
+    envfile.check({**env, **secret_env}, where)
+    _no_nul([str(a) for a in [*(command or []), *args]], f"{where}.args")
+    _no_nul([*env.values(), *secret_env.values()], f"{where}.env")
     user, security, non_root = _security(container.get("securityContext"), pod.get("securityContext", {}),
                                where)
     timeout = None
@@ -247,17 +295,22 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
         if kind != "sidecar":
             raise InvalidRun(f"{where}.readinessProbe", "only sidecars have readiness probes")
         readiness.check_probe(container["readinessProbe"], f"{where}.readinessProbe")
+    results = _list(container.get("results"), f"{where}.results")
+    for i, r in enumerate(results):
+        rules.result_name(r.get("name") if isinstance(r, dict) else None, f"{where}.results[{i}].name")
+    workdir = WORKSPACE
+    if container.get("workingDir"):
+        workdir = rules.container_path(container["workingDir"], f"{where}.workingDir")
     mounts = [Mount(run_dir / "workspace", WORKSPACE), Mount(run_dir / "home", HOME)]
     if kind == "step":
         mounts += [Mount(run_dir / "results", RESULTS), Mount(run_dir / "steps", STEPS)]
     plan = ContainerPlan(name=name, kind=kind, image=map_image(image, options.image_map),
                          command=[str(c) for c in command] if command else None,
                          args=[str(a) for a in args], env=env, secret_env=secret_env,
-                         workdir=str(container.get("workingDir") or WORKSPACE), user=user,
+                         workdir=workdir, user=user,
                          security=security, non_root=non_root, timeout=timeout,
-                         on_error=on_error,
-                         results=list(container.get("results") or []),
-                         readiness=container.get("readinessProbe"))
+                         on_error=on_error, results=list(results),
+                         readiness=container.get("readinessProbe"), notes=notes)
     if script is not None:
         body = str(script)
         if not body.startswith("#!"):
@@ -266,48 +319,67 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
         plan.script_file = f"{kind}-{index}-{name}"
         plan.command = [f"{SCRIPTS}/{plan.script_file}"]
         mounts.append(Mount(run_dir / "scripts", SCRIPTS, readonly=True))
-    usages = {str(u.get("name")): u for u in container.get("workspaces") or []}
-    for uname in usages:
-        if uname not in workspaces:
-            raise InvalidRun(f"{where}.workspaces", f"workspace {uname!r} is not declared by the Task")
+    usages = {}
+    for i, u in enumerate(_list(container.get("workspaces"), f"{where}.workspaces")):
+        if not isinstance(u, dict) or str(u.get("name")) not in workspaces:
+            raise InvalidRun(f"{where}.workspaces[{i}]", f"workspace {u.get('name') if isinstance(u, dict) else u!r} "
+                                                          "is not declared by the Task")
+        if u.get("mountPath"):
+            rules.container_path(u["mountPath"], f"{where}.workspaces[{i}].mountPath")
+        usages[str(u["name"])] = u
     for w in workspaces.values():
         if not w.bound or (w.isolated and w.name not in usages):
             continue
         target = str(usages.get(w.name, {}).get("mountPath") or w.mount_path)
-        mounts.append(Mount(w.host, target, w.readonly))
-    for i, vm in enumerate(container.get("volumeMounts") or []):
+        mounts.append(Mount(w.host, target, w.readonly, w.root))
+    for i, vm in enumerate(_list(container.get("volumeMounts"), f"{where}.volumeMounts")):
         here = f"{where}.volumeMounts[{i}]"
+        if not isinstance(vm, dict):
+            raise InvalidRun(here, "must be a mapping")
         vol = volumes.get(str(vm.get("name")))
         if vol is None:
             raise InvalidRun(f"{here}.name", f"volume {vm.get('name')!r} is not declared in spec.volumes")
         if not vm.get("mountPath"):
             raise InvalidRun(f"{here}.mountPath", "missing")
+        target = rules.container_path(vm["mountPath"], f"{here}.mountPath")
         host = vol.host
         if vm.get("subPath"):
-            host = host / str(vm["subPath"])
-            if not host.exists():
-                host.mkdir(parents=True)
-                host.chmod(0o777)
-        mounts.append(Mount(host, str(vm["mountPath"]), bool(vm.get("readOnly")) or vol.readonly))
+            sub = rules.sub_path(vm["subPath"], f"{here}.subPath")
+            host = _subfolder(vol, sub, f"{here}.subPath", folders)
+        mounts.append(Mount(host, target, bool(vm.get("readOnly")) or vol.readonly, vol.root or vol.host))
     # parents before children, so a workspace under /workspace lands inside the /workspace mount
     plan.mounts = sorted(mounts, key=lambda m: m.target.rstrip("/").count("/"))
     for key in ("stdoutConfig", "stderrConfig"):
         if key in container:
             if kind != "step":
                 raise InvalidRun(f"{where}.{key}", "only steps have stdoutConfig/stderrConfig")
-            target = str((container[key] or {}).get("path") or "")
-            if not target.startswith("/"):
-                raise InvalidRun(f"{where}.{key}.path", f"{target!r} is not an absolute path")
-            host = host_path(plan.mounts, target)
-            if host is not None and any(m.readonly and host.is_relative_to(m.host)
-                                        for m in plan.mounts):
+            conf = container[key] or {}
+            target = rules.container_path(conf.get("path") if isinstance(conf, dict) else None,
+                                          f"{where}.{key}.path")
+            found = mount_for(plan.mounts, target)
+            if found is not None and found[0].readonly:
                 raise InvalidRun(f"{where}.{key}.path", f"{target} is on a read-only mount")
-            setattr(plan, "stdout_file" if key == "stdoutConfig" else "stderr_file", host)
+            setattr(plan, "stdout_file" if key == "stdoutConfig" else "stderr_file",
+                    Under(found[0].host, found[1]) if found else None)
     return plan
 
 
-def host_path(mounts: list[Mount], target: str) -> Path | None:
-    """The host file behind a container path, through the deepest mount that holds it."""
+def _subfolder(vol: Mount, sub: str, where: str, folders: list[Under]) -> Path:
+    """vol's host folder / sub, proven inside the volume after symlinks; a missing one in a
+    folder the run may write (emptyDir, claim, -w) is created at start, as the kubelet does."""
+    try:
+        host = inside(vol.host / sub, vol.root or vol.host)
+    except HostPathError:
+        raise InvalidRun(where, f"{sub!r} leaves its volume (through a symlink)") from None
+    if not host.exists():
+        if vol.readonly:
+            raise InvalidRun(where, f"{sub!r} does not exist in the stand-in folder {vol.host}")
+        folders.append(Under(vol.host, sub))
+    return host
+
+
+def mount_for(mounts: list[Mount], target: str) -> tuple[Mount, str] | None:
+    """The deepest mount holding container path `target`, and the path below it."""
     best: Mount | None = None
     for m in mounts:
         root = m.target.rstrip("/") + "/"
@@ -315,43 +387,47 @@ def host_path(mounts: list[Mount], target: str) -> Path | None:
             best = m
     if best is None:
         return None
-    return best.host / target[len(best.target.rstrip("/")) + 1:]
+    return best, target[len(best.target.rstrip("/")) + 1:]
 
 
-def plan_volumes(volumes: object, options: RunOptions, run_dir: Path, where: str) -> dict[str, Mount]:
-    """spec.volumes (emptyDir, secret, configMap) -> name -> host folder (target filled later)."""
+def host_path(mounts: list[Mount], target: str) -> Path | None:
+    """The host file behind a container path, through the deepest mount that holds it."""
+    found = mount_for(mounts, target)
+    return found[0].host / found[1] if found else None
+
+
+def plan_volumes(volumes: object, options: RunOptions, run_dir: Path, where: str,
+                 folders: list[Under]) -> dict[str, Mount]:
+    """spec.volumes (emptyDir, secret, configMap) -> name -> host folder (target filled later);
+    the run folders they need are added to `folders`."""
     out: dict[str, Mount] = {}
-    for i, v in enumerate(volumes or []):
+    for i, v in enumerate(_list(volumes, where)):
         here = f"{where}[{i}]"
         if not isinstance(v, dict) or not v.get("name"):
             raise InvalidRun(here, "a volume needs a `name`")
-        name = str(v["name"])
+        name = rules.dns_label(v["name"], f"{here}.name", "volume name")
+        if name in out:
+            raise InvalidRun(f"{here}.name", f"volume {name!r} is declared twice")
+        own = Under(run_dir, f"volumes/{name}")
         if "emptyDir" in v:
-            d = run_dir / "volumes" / name
-            d.mkdir(parents=True, exist_ok=True)
-            d.chmod(0o777)
-            out[name] = Mount(d, "", False)
-        elif "secret" in v:
-            s = v["secret"] or {}
-            folder = standins.folder("secret", s.get("secretName"), options.secrets, f"{here}.secret",
-                                     bool(s.get("optional")))
-            if s.get("items"):
-                raise Unsupported(f"{here}.secret.items", "volume items")
-            out[name] = Mount(folder or _empty(run_dir, name), "", True)
-        elif "configMap" in v:
-            c = v["configMap"] or {}
-            folder = standins.folder("configmap", c.get("name"), options.configmaps,
-                                     f"{here}.configMap", bool(c.get("optional")))
-            if c.get("items"):
-                raise Unsupported(f"{here}.configMap.items", "volume items")
-            out[name] = Mount(folder or _empty(run_dir, name), "", True)
-        else:
-            kinds = sorted(set(v) - {"name"})
+            folders.append(own)
+            out[name] = Mount(own.path, "", False, run_dir)
+            continue
+        kind, field_name, key, standin = (("secret", "secret", "secretName", options.secrets)
+                                          if "secret" in v else
+                                          ("configmap", "configMap", "name", options.configmaps))
+        if field_name not in v:
+            kinds = sorted(set(map(str, v)) - {"name"})
             raise Unsupported(here, f"volume type {', '.join(kinds) or '(none)'}")
+        src = v[field_name] or {}
+        if not isinstance(src, dict):
+            raise InvalidRun(f"{here}.{field_name}", "must be a mapping")
+        if src.get("items"):
+            raise Unsupported(f"{here}.{field_name}.items", "volume items")
+        folder = standins.folder(kind, src.get(key), standin, f"{here}.{field_name}",
+                                 bool(src.get("optional")))
+        if folder is None:  # optional and without a stand-in: an empty volume
+            folders.append(own)
+            folder = own.path
+        out[name] = Mount(folder, "", True, folder)
     return out
-
-
-def _empty(run_dir: Path, name: str) -> Path:
-    d = run_dir / "volumes" / name
-    d.mkdir(parents=True, exist_ok=True)
-    return d

@@ -23,14 +23,15 @@ a run folder on the host.
 - `run_dir`: parent folder for this TaskRun's run folder (default: options.run_dir, else a temp
   folder). The run folder is deleted at the end unless options.keep.
 
-Invalid input raises interlock.run.errors.InvalidRun before any container starts. With
-options.dry_run nothing runs: the outcome has reason "DryRun" and `plan` set.
+Invalid input raises interlock.run.errors.InvalidRun before any container starts and before
+anything is created on the host: planning is pure, the run folder and the folders the plan lists
+are created after it. With options.dry_run nothing runs and nothing is created: the outcome has
+reason "DryRun" and `plan` set.
 """
 from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 import threading
 import time
 import uuid
@@ -40,31 +41,24 @@ from typing import Callable, Mapping
 import yaml
 
 from interlock.podman import PodmanError
-from interlock.run import containers, readiness, results as results_mod
+from interlock.run import containers, envfile, hostfs, readiness, results as results_mod
 from interlock.run import outcome as oc
 from interlock.run.durations import format_duration
+from interlock.run.errors import InvalidRun
+from interlock.run.masking import Masker
 from interlock.run.options import RunOptions
 from interlock.run.outcome import StepOutcome, TaskRunOutcome
 # planning lives in plan.py; re-exported here for callers of the first interface
 from interlock.run.plan import (CONTEXT_ANNOTATIONS, PIPELINE_TASK, TaskRunPlan,  # noqa: F401
-                                pipeline_context, plan_taskrun)
-from interlock.run.steps import ContainerPlan, host_path
+                                pipeline_context, plan_taskrun, run_name, where_of)
+from interlock.run.steps import ContainerPlan, mount_for
 from interlock.run.variables import UndeclaredReference, substitute
 
 LogFn = Callable[[str, str, str], None]
-
-
-def _run_folder(name: str, options: RunOptions, run_dir: Path | None) -> Path:
-    parent = run_dir or options.run_dir
-    if parent is None:
-        return Path(tempfile.mkdtemp(prefix=f"interlock-{name}-"))
-    parent = Path(parent)
-    parent.mkdir(parents=True, exist_ok=True)
-    folder = parent / name
-    if folder.exists():
-        folder = parent / f"{name}-{uuid.uuid4().hex[:6]}"
-    folder.mkdir()
-    return folder
+# The run folder's own layout (mode): the Tekton volumes are world-writable like the emptyDirs
+# they stand for, so a step can run as any user; env/ holds the env-files (owner only).
+LAYOUT = (("scripts", 0o755), ("logs", 0o755), ("env", 0o700), ("results", 0o777),
+          ("workspace", 0o777), ("home", 0o777), ("steps", 0o777))
 
 
 def run_taskrun(taskrun: dict, *, options: RunOptions, log: LogFn | None = None,
@@ -72,46 +66,54 @@ def run_taskrun(taskrun: dict, *, options: RunOptions, log: LogFn | None = None,
                 context: Mapping[str, object] | None = None,
                 cancel: threading.Event | None = None,
                 run_dir: Path | None = None, where: str | None = None) -> TaskRunOutcome:
-    name = str((taskrun.get("metadata") or {}).get("name") or "taskrun")
-    folder = _run_folder(name, options, run_dir)
-    keep = options.keep and not options.dry_run
+    parent = run_dir or options.run_dir
+    plan_args = dict(options=options, params_override=params_override, context=context, where=where)
+    if options.dry_run:
+        # planned against a folder that is never created: nothing is written anywhere
+        plan = plan_taskrun(taskrun, run_folder=hostfs.folder_candidate(None, "dry-run", 0),
+                            **plan_args)
+        out = TaskRunOutcome(plan.name, plan.task, oc.UNKNOWN, "DryRun",
+                             "nothing was run (--dry-run)")
+        out.plan = plan.describe()
+        out.pipeline_task = plan.pipeline_task
+        return out
+    plan = _plan_in_new_folder(taskrun, parent, plan_args)
+    folder = plan.run_dir
     try:
-        plan = plan_taskrun(taskrun, options=options, params_override=params_override,
-                            context=context, run_folder=folder, where=where)
-        if options.dry_run:
-            out = TaskRunOutcome(plan.name, plan.task, oc.UNKNOWN, "DryRun",
-                                 "nothing was run (--dry-run)")
-            out.plan = plan.describe()
-            out.pipeline_task = plan.pipeline_task
-            return out
         out = _Execution(plan, options, log or _print_log, cancel).run()
         out.pipeline_task = plan.pipeline_task
         out.retry_count = int(str(plan.variables.get("context.task.retry-count", "0")) or 0)
-        if keep:
+        if options.keep:
             out.run_dir = str(folder)
             (folder / "spec.yaml").write_text(yaml.safe_dump(plan.spec, sort_keys=False))
             (folder / "outcome.json").write_text(json.dumps(out.to_dict(), indent=2))
         return out
     finally:
-        if not keep:
+        if not options.keep:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _plan_in_new_folder(taskrun: dict, parent: Path | None, plan_args: dict) -> TaskRunPlan:
+    """Plan (every check), then claim the run folder the plan is made for; when a concurrent
+    run sharing --run-dir took that name meanwhile, plan again for another one."""
+    context = {**pipeline_context(taskrun), **(plan_args.get("context") or {})}
+    name = run_name(taskrun, where_of(taskrun, plan_args.get("where")),
+                    pipeline=PIPELINE_TASK in context)
+    for attempt in range(100):
+        folder = hostfs.folder_candidate(parent, name, attempt)
+        if folder.exists():
+            continue
+        plan = plan_taskrun(taskrun, run_folder=folder, **plan_args)
+        try:
+            if hostfs.claim_folder(folder):
+                return plan
+        except hostfs.HostPathError as e:
+            raise InvalidRun("--run-dir", str(e.strerror)) from None
+    raise InvalidRun("--run-dir", f"{parent}: no free run folder name for {name!r}")
 
 
 def _print_log(task: str, step: str, line: str) -> None:
     print(f"[{task}/{step}] {line}", flush=True)
-
-
-def _masker(values: set[str]) -> Callable[[str], str]:
-    """Replace every secret value (stand-in env, volume and workspace keys) in a log line.
-    Values under 3 characters are left: masking them would garble ordinary output."""
-    secrets = sorted({v.strip() for v in values if len(v.strip()) >= 3}, key=len, reverse=True)
-
-    def mask(line: str) -> str:
-        for s in secrets:
-            if s in line:
-                line = line.replace(s, "***")
-        return line
-    return mask
 
 
 def _step_runtime(p: ContainerPlan, values: Mapping[str, object]) -> ContainerPlan:
@@ -134,10 +136,10 @@ class _Execution:
                  cancel: threading.Event | None):
         self.plan, self.options, self.log, self.cancel = plan, options, log, cancel
         self.run_id = uuid.uuid4().hex[:10]
-        self.mask = _masker(plan.secret_values)
+        self.mask = Masker(plan.secret_values)
         self.deadline = time.monotonic() + plan.timeout if plan.timeout else None
         self.out = TaskRunOutcome(plan.name, plan.task, oc.UNKNOWN, "Running", started=oc.now(),
-                                  run_id=self.run_id)
+                                  run_id=self.run_id, masker=self.mask)
         self.failure: tuple[str, str] | None = None   # (TaskRun reason, message)
         self.step_values: dict[str, object] = {}      # steps.<s>.results.<r> -> value
         self.tidy = not plan.sidecars                 # every container removed itself (--rm)
@@ -153,6 +155,21 @@ class _Execution:
     def skip_all(self, reason: str) -> None:
         for q in self.plan.steps:
             self.out.steps.append(StepOutcome(q.name, "Skipped", reason))
+
+    def say(self, step: str, line: str) -> None:
+        self.log(self.plan.label, step, self.mask(line))
+
+    def prepare(self) -> tuple[str, str] | None:
+        """Create the run folder's layout and every folder the plan needs (subPaths, emptyDirs),
+        never through a symlink; a `-w` folder changed since planning refuses the run."""
+        try:
+            for sub, mode in LAYOUT:
+                hostfs.make_dirs(hostfs.Under(self.plan.run_dir, sub), mode)
+            for folder in self.plan.folders:
+                hostfs.make_dirs(folder)
+        except OSError as e:
+            return oc.CREATE_CONTAINER_CONFIG_ERROR, f"cannot create a folder of the run: {e.strerror or e}"
+        return None
 
     def preflight(self) -> tuple[str, str] | None:
         """Images present, runAsNonRoot satisfied: what the kubelet checks before starting."""
@@ -170,16 +187,41 @@ class _Execution:
                         f"(image {p.image})")
         return None
 
+    def ready(self, p: ContainerPlan) -> tuple[ContainerPlan, str | None]:
+        """The container as it starts: mounts re-proven inside their roots (an earlier step may
+        have turned a subPath folder into a symlink), its script written, its workingDir made.
+        The problem, as the kubelet would report it, when it cannot start."""
+        _write_script(self.plan.run_dir, p)
+        for note in p.notes:
+            self.say(p.name, f"(interlock) {note}")
+        try:
+            p.mounts = [m.checked() for m in p.mounts]
+            _make_working_dir(p, self.plan.run_dir)
+        except OSError as e:
+            return p, f"{p.kind} {p.name!r}: {e.strerror or e}"
+        return p, None
+
+    def env_file(self, p: ContainerPlan, name: str) -> tuple[Path, dict[str, str]]:
+        path = self.plan.run_dir / "env" / f"{name}.env"
+        return path, envfile.write(path, {**p.env, **p.secret_env})
+
     def start_sidecars(self) -> tuple[str, str] | None:
         """Start every sidecar, then wait for their readiness probes."""
         sidecars = self.plan.sidecars
         for i, sc in enumerate(sidecars):
-            _write_script(self.plan.run_dir, sc)
+            sc, problem = self.ready(sc)
+            if problem:
+                return oc.CREATE_CONTAINER_CONFIG_ERROR, problem
             # later sidecars join the first one's network namespace, as containers of a pod
             network = self.options.network if i == 0 else \
                 f"container:{self.container(sidecars[0].name, sidecar=True)}"
-            containers.start_sidecar(sc, name=self.container(sc.name, sidecar=True),
-                                     run_id=self.run_id, network=network)
+            name = self.container(sc.name, sidecar=True)
+            env_file, environ = self.env_file(sc, name)
+            try:
+                containers.start_sidecar(sc, name=name, run_id=self.run_id, network=network,
+                                         env_file=env_file, environ=environ, mask=self.mask)
+            finally:
+                env_file.unlink(missing_ok=True)  # podman has read it (`run -d` has returned)
         for sc in sidecars:
             if sc.readiness and not readiness.wait_ready(
                     sc.readiness, self.container(sc.name, sidecar=True), self.deadline,
@@ -198,38 +240,41 @@ class _Execution:
         return self.options.network
 
     def run_step(self, p: ContainerPlan, network: str) -> None:
-        p = _step_runtime(p, self.step_values)
-        _write_script(self.plan.run_dir, p)
-        _make_working_dir(p, self.plan.run_dir)
+        p, problem = self.ready(_step_runtime(p, self.step_values))
         step = StepOutcome(p.name, "Running", "", started=oc.now(), container=self.container(p.name))
         self.out.steps.append(step)
-        with open(self.plan.run_dir / "logs" / f"{p.name}.log", "w", encoding="utf-8") as logfile:
-            def on_line(line: str) -> None:
-                line = self.mask(line)
-                logfile.write(line + "\n")
-                self.log(self.plan.label, p.name, line)
-            ex = containers.run_step(p, name=self.container(p.name), run_id=self.run_id,
-                                     network=network, on_line=on_line, timeout=p.timeout,
-                                     deadline=self.deadline, cancel=self.cancel)
+        if problem:
+            step.finished, step.status, step.reason = oc.now(), "Failed", oc.STEP_ERROR
+            self.failure = (oc.CREATE_CONTAINER_CONFIG_ERROR, problem)
+            return
+        env_file, environ = self.env_file(p, self.container(p.name))
+        try:
+            with open(self.plan.run_dir / "logs" / f"{p.name}.log", "w", encoding="utf-8") as logfile:
+                def on_line(line: str) -> None:
+                    logfile.write(line + "\n")
+                    self.log(self.plan.label, p.name, line)
+                ex = containers.run_step(p, name=self.container(p.name), run_id=self.run_id,
+                                         network=network, on_line=on_line, timeout=p.timeout,
+                                         deadline=self.deadline, cancel=self.cancel,
+                                         env_file=env_file, environ=environ, mask=self.mask,
+                                         grace=self.options.grace)
+        finally:
+            env_file.unlink(missing_ok=True)
         step.finished, step.exit_code = oc.now(), ex.code
         if ex.code is None or ex.code >= 125:
             self.tidy = False  # stopped by us, or podman itself failed: sweep the label
-        step_dir = self.plan.run_dir / "steps" / f"step-{p.name}"
-        (step_dir / "exitCode").write_text(str(ex.code if ex.code is not None else 1))
-        self.judge(p, step, ex, step_dir)
+        steps = self.plan.run_dir / "steps"
+        try:
+            hostfs.write_text(hostfs.Under(steps, f"step-{p.name}/exitCode"),
+                              str(ex.code if ex.code is not None else 1))
+        except OSError as e:
+            self.say(p.name, f"(interlock) exitCode not written: {e.strerror or e}")
+        self.judge(p, step, ex, steps / f"step-{p.name}")
 
     def judge(self, p: ContainerPlan, step: StepOutcome, ex: containers.Exit,
               step_dir: Path) -> None:
         """The step's status and reason, and the TaskRun's failure if it fails it."""
         name = self.plan.name
-        try:
-            step.results = results_mod.read(p.results, step_dir / "results", f"step {p.name!r}")
-        except results_mod.ResultError as e:
-            step.status, step.reason = "Failed", oc.STEP_ERROR
-            self.failure = (oc.TASKRUN_VALIDATION_FAILED, str(e))
-            return
-        for r, v in step.results.items():
-            self.step_values[f"steps.{p.name}.results.{r}"] = v
         if ex.cancelled:
             step.status, step.reason = "Failed", oc.TASKRUN_CANCELLED
             self.failure = (oc.TASKRUN_CANCELLED, f'TaskRun "{name}" was cancelled')
@@ -239,16 +284,26 @@ class _Execution:
             self.failure = (oc.TASKRUN_TIMEOUT, f'TaskRun "{name}" failed to finish within '
                                                 f'"{format_duration(self.plan.timeout)}"')
             return
-        size = results_mod.termination_size(
-            self.plan.run_dir / "results", step_dir / "results",
-            [str(r["name"]) for r in self.plan.results], self.plan.step_result_names.get(p.name, []))
-        if size > results_mod.TERMINATION_LIMIT:
+        try:
+            continued = ex.code not in (0, None) and p.on_error == "continue"
+            size = results_mod.termination_size(
+                self.plan.run_dir / "results", step_dir / "results",
+                [str(r["name"]) for r in self.plan.results], self.plan.step_result_names.get(p.name, []),
+                step.started or oc.now(), str(ex.code) if continued else None, f"step {p.name!r}")
+            if size > results_mod.TERMINATION_LIMIT:
+                step.status, step.reason = "Failed", oc.STEP_ERROR
+                self.failure = (oc.TASKRUN_RESULT_TOO_LARGE,
+                                f"step {p.name!r}: Termination message is above max allowed size "
+                                f"{results_mod.TERMINATION_LIMIT}, caused by large task result. "
+                                f"(its results came to {size} bytes)")
+                return
+            step.results = results_mod.read(p.results, step_dir / "results", f"step {p.name!r}")
+        except results_mod.ResultError as e:
             step.status, step.reason = "Failed", oc.STEP_ERROR
-            self.failure = (oc.TASKRUN_RESULT_TOO_LARGE,
-                            f"step {p.name!r}: Termination message is above max allowed size "
-                            f"{results_mod.TERMINATION_LIMIT}, caused by large task result. "
-                            f"(its results came to {size} bytes)")
+            self.failure = (oc.TASKRUN_VALIDATION_FAILED, str(e))
             return
+        for r, v in step.results.items():
+            self.step_values[f"steps.{p.name}.results.{r}"] = v
         if ex.timed_out:
             step.status, step.reason = "Failed", oc.STEP_TIMEOUT
             if p.on_error != "continue":
@@ -261,12 +316,12 @@ class _Execution:
             step.status, step.reason = "Failed", oc.STEP_CONTINUED
         else:
             step.status, step.reason = "Failed", oc.STEP_ERROR
-            podman_error = ex.code in (125, 126, 127) and ex.tail
+            podman_error = ex.code in (125, 126, 127, containers.START_ERROR) and ex.tail
             detail = f": {ex.tail.splitlines()[-1]}" if podman_error else ""
             self.failure = (oc.FAILED, f'"step-{p.name}" exited with code {ex.code}{detail}')
 
     def run(self) -> TaskRunOutcome:
-        refused = self.preflight()
+        refused = self.prepare() or self.preflight()
         if refused:
             self.skip_all(refused[0])
             return self.finish(oc.FALSE, *refused)
@@ -295,10 +350,11 @@ class _Execution:
                 containers.remove_run(self.run_id)
             else:
                 containers.untrack(self.run_id)
-        try:
-            self.out.results = _task_results(self.plan, self.plan.run_dir, self.step_values)
-        except results_mod.ResultError as e:
-            self.failure = self.failure or (oc.TASKRUN_VALIDATION_FAILED, str(e))
+        if self.failure is None or self.failure[0] != oc.TASKRUN_RESULT_TOO_LARGE:
+            try:  # results too large never reach the TaskRun (Tekton cannot read them either)
+                self.out.results = _task_results(self.plan, self.plan.run_dir, self.step_values)
+            except results_mod.ResultError as e:
+                self.failure = self.failure or (oc.TASKRUN_VALIDATION_FAILED, str(e))
         if self.failure is not None:
             return self.finish(oc.FALSE, *self.failure)
         return self.finish(oc.TRUE, oc.SUCCEEDED, "All Steps have completed executing")
@@ -318,19 +374,18 @@ def _task_results(plan: TaskRunPlan, folder: Path, step_values: Mapping[str, obj
 
 def _make_working_dir(p: ContainerPlan, run_dir: Path) -> None:
     """Create a workingDir that lies on a shared volume, as Tekton's working-dir initializer
-    does; in the run's own folders it is world-writable like the emptyDir it stands for."""
-    host = host_path(p.mounts, p.workdir)
-    missing = []
-    while host is not None and not host.exists():
-        missing.append(host)
-        host = host.parent
-    for d in reversed(missing):
-        d.mkdir()
-        if d.is_relative_to(run_dir):
-            d.chmod(0o777)
+    does, without following a symlink an earlier step left; in the run's own folders it is
+    world-writable like the emptyDir it stands for."""
+    found = mount_for(p.mounts, p.workdir)
+    if found is None or not found[1] or found[0].readonly:
+        return
+    mount, rel = found
+    hostfs.make_dirs(hostfs.Under(mount.host, rel),
+                     0o777 if mount.host.is_relative_to(run_dir.resolve()) else 0o755)
 
 
 def _write_script(folder: Path, p: ContainerPlan) -> None:
+    """scripts/ is the runner's own (mounted read-only): no container can have changed it."""
     if p.script is None or p.script_file is None:
         return
     f = folder / "scripts" / p.script_file

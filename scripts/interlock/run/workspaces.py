@@ -12,8 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from interlock.run import kubernetes_rules as rules
 from interlock.run import standins
 from interlock.run.errors import InvalidRun, Unsupported
+from interlock.run.hostfs import HostPathError, Under, inside
 from interlock.run.options import RunOptions
 
 
@@ -25,47 +27,64 @@ class Workspace:
     readonly: bool
     claim: str = ""
     isolated: bool = False     # only the steps/sidecars that list it get it
+    root: Path | None = None   # the folder `host` must stay in after symlinks (None: host)
 
     @property
     def bound(self) -> bool:
         return self.host is not None
 
 
-def _fresh(run_dir: Path, *parts: str) -> Path:
-    d = run_dir.joinpath(*parts)
-    d.mkdir(parents=True, exist_ok=True)
-    d.chmod(0o777)  # a step running as another user must be able to write, as in an emptyDir
-    return d
+@dataclass
+class _Binding:
+    host: Path
+    root: Path                 # proven to contain host (after symlinks), and any subPath
+    readonly: bool = False     # forced: Secret/ConfigMap stand-ins
+    claim: str = ""
+    writable: bool = True      # the run may create subPath folders in it
 
 
-def _bind(binding: dict, options: RunOptions, run_dir: Path, where: str) -> tuple[Path, bool, str]:
-    """(host folder, forced read-only, claim name) of one binding."""
+def _bind(binding: dict, options: RunOptions, run_dir: Path, where: str,
+          folders: list[Under]) -> _Binding:
     name = str(binding.get("name"))
     if name in options.workspaces:
         path = Path(options.workspaces[name])
         if not path.is_dir():
             raise InvalidRun(f"-w {name}", f"{path} is not a folder")
-        return path.resolve(), False, ""
+        return _Binding(path.resolve(), path.resolve())
     if "hostPath" in binding:
-        return Path(binding["hostPath"]["path"]), False, ""
+        # not a Tekton binding: the PipelineRun runner's way to share a folder it made or a
+        # -w folder; anything else could name any host folder
+        path = Path(str((binding["hostPath"] or {}).get("path")))
+        try:
+            real = inside(path, options.host_roots) if options.host_roots else None
+        except HostPathError:
+            real = None
+        if real is None:
+            raise InvalidRun(f"{where}.hostPath", "hostPath bindings are not a Tekton feature; "
+                                                  "bind a host folder with -w NAME=DIR")
+        return _Binding(real, real)
     if "emptyDir" in binding or "volumeClaimTemplate" in binding:
-        return _fresh(run_dir, "workspaces", name), False, ""
+        folder = Under(run_dir, f"workspaces/{name}")
+        folders.append(folder)
+        return _Binding(folder.path, run_dir)
     if "persistentVolumeClaim" in binding:
-        claim = str((binding["persistentVolumeClaim"] or {}).get("claimName", name))
-        return _fresh(run_dir, "claims", claim), False, claim
-    if "secret" in binding:
-        s = binding["secret"] or {}
-        if s.get("items"):
-            raise Unsupported(f"{where}.secret.items", "secret workspace items")
-        return standins.folder("secret", s.get("secretName"), options.secrets, f"{where}.secret"), \
-            True, ""
-    if "configMap" in binding:
-        c = binding["configMap"] or {}
-        if c.get("items"):
-            raise Unsupported(f"{where}.configMap.items", "configMap workspace items")
-        return standins.folder("configmap", c.get("name"), options.configmaps,
-                               f"{where}.configMap"), True, ""
-    kinds = sorted(set(binding) - {"name", "subPath"})
+        pvc = binding["persistentVolumeClaim"] or {}
+        claim = rules.dns_subdomain(pvc.get("claimName") if isinstance(pvc, dict) else None,
+                                    f"{where}.persistentVolumeClaim.claimName", "claimName")
+        folder = Under(run_dir, f"claims/{claim}")
+        folders.append(folder)
+        return _Binding(folder.path, run_dir, claim=claim)
+    for key, kind, name_key, standin in (("secret", "secret", "secretName", options.secrets),
+                                         ("configMap", "configmap", "name", options.configmaps)):
+        if key in binding:
+            src = binding[key] or {}
+            if not isinstance(src, dict):
+                raise InvalidRun(f"{where}.{key}", "must be a mapping")
+            if src.get("items"):
+                raise Unsupported(f"{where}.{key}.items", f"{key} workspace items")
+            folder = standins.folder(kind, src.get(name_key), standin, f"{where}.{key}")
+            return _Binding(folder, folder, readonly=True, writable=False)
+    kinds = sorted(set(map(str, binding)) - {"name", "subPath"})
     if kinds:
         raise Unsupported(f"{where}", f"workspace binding {', '.join(kinds)}")
     raise InvalidRun(where, f"workspace {name!r} binding names no volume (use -w {name}=DIR, "
@@ -73,7 +92,10 @@ def _bind(binding: dict, options: RunOptions, run_dir: Path, where: str) -> tupl
 
 
 def resolve(declared: object, bindings: object, options: RunOptions, run_dir: Path,
-            isolated: set[str], where: str, given_where: str) -> dict[str, Workspace]:
+            isolated: set[str], where: str, given_where: str,
+            folders: list[Under]) -> dict[str, Workspace]:
+    """The Task's workspaces bound to host folders; the run folders they need are added to
+    `folders` (created when the run starts, never while planning)."""
     if declared is None:
         declared = []
     if not isinstance(declared, list):
@@ -93,24 +115,23 @@ def resolve(declared: object, bindings: object, options: RunOptions, run_dir: Pa
         here = f"{where}[{i}]"
         if not isinstance(decl, dict) or not decl.get("name"):
             raise InvalidRun(here, "a workspace declaration needs a `name`")
-        name = str(decl["name"])
+        name = rules.folder_name(decl["name"], f"{here}.name")
+        if name in declared_names:
+            raise InvalidRun(f"{here}.name", f"workspace {name!r} is declared twice")
         declared_names.add(name)
         mount = str(decl.get("mountPath") or f"/workspace/{name}")
+        rules.container_path(mount, f"{here}.mountPath")
         readonly = bool(decl.get("readOnly", False))
         if name in by_name or name in options.workspaces:
             idx, binding = by_name.get(name, (None, {"name": name}))
             bwhere = f"{given_where}[{idx}]" if idx is not None else f"-w {name}"
-            host, forced_ro, claim = _bind(binding, options, run_dir, bwhere)
-            sub = binding.get("subPath")
-            if sub:
-                sub_path = (host / str(sub)).resolve()
-                if not sub_path.is_relative_to(host.resolve()):
-                    raise InvalidRun(f"{bwhere}.subPath", f"{sub!r} leaves the workspace")
-                if not sub_path.exists():
-                    sub_path.mkdir(parents=True)
-                    sub_path.chmod(0o777)  # created here, as the kubelet would: any user writes
-                host = sub_path
-            out[name] = Workspace(name, host, mount, readonly or forced_ro, claim, name in isolated)
+            bound = _bind(binding, options, run_dir, bwhere, folders)
+            host = bound.host
+            if binding.get("subPath"):
+                sub = rules.sub_path(str(binding["subPath"]), f"{bwhere}.subPath")
+                host = _sub_folder(bound, sub, f"{bwhere}.subPath", folders)
+            out[name] = Workspace(name, host, mount, readonly or bound.readonly, bound.claim,
+                                  name in isolated, bound.root)
         elif decl.get("optional"):
             out[name] = Workspace(name, None, mount, readonly, "", name in isolated)
         else:
@@ -121,6 +142,20 @@ def resolve(declared: object, bindings: object, options: RunOptions, run_dir: Pa
             raise InvalidRun(f"{given_where}[{idx}]", f"workspace {name!r} is not declared by the Task "
                                                       f"(declared: {', '.join(sorted(declared_names)) or 'none'})")
     return out
+
+
+def _sub_folder(bound: _Binding, sub: str, where: str, folders: list[Under]) -> Path:
+    """bound.host/sub, proven inside the binding's root after symlinks; created at start when
+    missing (as the kubelet does), world-writable like an emptyDir so any runAsUser writes."""
+    try:
+        host = inside(bound.host / sub, bound.root)
+    except HostPathError:
+        raise InvalidRun(where, f"{sub!r} leaves the workspace (through a symlink)") from None
+    if not host.exists():
+        if not bound.writable:
+            raise InvalidRun(where, f"{sub!r} does not exist in the stand-in folder {bound.host}")
+        folders.append(Under(bound.host, sub))
+    return host
 
 
 def variables(workspaces: dict[str, Workspace]) -> dict[str, object]:
