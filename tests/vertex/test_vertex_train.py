@@ -231,7 +231,7 @@ def test_python_package_and_full_worker_pool_specs(run_step, vertex):
              {"machineSpec": {"machineType": "n1-standard-4"}, "replicaCount": "3",
               "containerSpec": {"imageUri": "worker"}}]
     full = ["--display-name", "multi", "--worker-pool-specs", json.dumps(pools), "--base-output-directory", "gs://b/o",
-            "--idempotency-key", "release-42"]
+            "--run-label", "release-42"]
     assert run_step(train, *full).code == 0
     body = creates(vertex)[-1].body
     assert [p["containerSpec"]["imageUri"] for p in body["jobSpec"]["workerPoolSpecs"]] == ["chief", "worker"]
@@ -245,7 +245,7 @@ def test_python_package_and_full_worker_pool_specs(run_step, vertex):
     ([*BASE, "--accelerator-type", "NVIDIA_TESLA_T4"], "go together"),
     ([*BASE, "--labels", "Team=ML"], "label key 'Team'"),
     ([*BASE, "--labels", "interlock-run=mine"], "set by the task itself"),
-    ([*BASE, "--idempotency-key", "Release 1.2"], "param 'idempotency-key'"),
+    ([*BASE, "--run-label", "Release 1.2"], "param 'run-label'"),
     ([*BASE[:2], *BASE[4:], "--worker-pool-specs", '[{"machineSpec": {"machineTyp": "n1"}}]'], "machineTyp"),
     ([*BASE, "--worker-pool-specs", "[]"], "either worker-pool-specs or image-uri"),
     ([*BASE, "--replica-count", "0"], "at least 1"),

@@ -27,7 +27,7 @@ CONNECTION_PARAMS = [
     rt.param("api-endpoint", default="", help="API endpoint; default {location}-aiplatform.googleapis.com"),
     rt.param("credentials-dir", default="",
              help="bound gcp-credentials workspace (Workload Identity Federation); empty: GKE Workload Identity"),
-    rt.param("credential-config", default="credential-config.json",
+    rt.param("wif-config", default="credential-config.json",
              help="file name of the external_account credential config in credentials-dir"),
     rt.param("impersonate-service-account", default="", help="service account to impersonate (IAM Credentials)"),
     rt.param("iam-endpoint", default="", help="IAM Credentials API base URL; default Google's"),
@@ -135,7 +135,7 @@ def connect(step: rt.Step) -> Vertex:
     p = step.params
     classes = {service: gapic.client_class(service) for service in gapic.SERVICES}  # imports before the ping
     creds, how = credentials.resolve(project=p.project, credentials_dir=p.credentials_dir,
-                                     credential_config=p.credential_config,
+                                     wif_config=p.wif_config,
                                      impersonate=p.impersonate_service_account, iam_endpoint=p.iam_endpoint)
     endpoint = api_endpoint(p.location, p.api_endpoint)
     step.log.info("connecting", target=endpoint, credentials=how, project=p.project, location=p.location)

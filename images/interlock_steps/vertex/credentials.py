@@ -44,27 +44,27 @@ def check_config(path: Path) -> dict[str, Any]:
         config = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BadInput(f"credential config {path} not found (is the gcp-credentials workspace bound, and is "
-                       "credential-config the file name in it?)", param="credential-config") from None
+                       "wif-config the file name in it?)", param="wif-config") from None
     except (OSError, ValueError) as error:
         raise BadInput(f"credential config {path}: not readable JSON ({type(error).__name__})",
-                       param="credential-config") from None
+                       param="wif-config") from None
     kind = config.get("type") if isinstance(config, dict) else None
     if kind in REFUSED:
         raise BadInput(f"credential config {path} holds {REFUSED[kind]} (type {kind!r}): refused. Use GKE Workload "
                        "Identity or a Workload Identity Federation config (type 'external_account')",
-                       param="credential-config")
+                       param="wif-config")
     if kind != "external_account":
         raise BadInput(f"credential config {path}: type {kind!r} is not 'external_account' (Workload Identity "
-                       "Federation)", param="credential-config")
+                       "Federation)", param="wif-config")
     token_file = (config.get("credential_source") or {}).get("file")
     if token_file and not Path(token_file).is_file():
         raise BadInput(f"credential config {path}: credential_source.file {token_file} does not exist (mount the "
                        "token there, e.g. the gcp-credentials workspace is /workspace/gcp-credentials)",
-                       param="credential-config")
+                       param="wif-config")
     return config
 
 
-def resolve(*, project: str, credentials_dir: str = "", credential_config: str = "credential-config.json",
+def resolve(*, project: str, credentials_dir: str = "", wif_config: str = "credential-config.json",
             impersonate: str = "", iam_endpoint: str = "") -> tuple[Any, str]:
     """(credentials, how they were found) for the Vertex AI clients; BadInput when none are
     keyless. Sets GOOGLE_APPLICATION_CREDENTIALS and GOOGLE_CLOUD_PROJECT for google-auth, which
@@ -76,7 +76,7 @@ def resolve(*, project: str, credentials_dir: str = "", credential_config: str =
 
     config: dict[str, Any] | None = None
     if credentials_dir:
-        path = Path(credentials_dir) / credential_config
+        path = Path(credentials_dir) / wif_config
         config = check_config(path)
         environ[CREDENTIALS_ENV] = str(path)
     elif environ.get(CREDENTIALS_ENV):

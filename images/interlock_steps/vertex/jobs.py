@@ -1,8 +1,8 @@
 """Custom jobs: the spec from params, find-or-create by label, waiting, terminal states, cancel.
 
 Idempotency: Vertex AI assigns job ids itself (customJobs.create takes no id), so a job is
-found by its `interlock-run` label, whose value identifies the run (the TaskRun's uid by
-default; a Tekton retry is the same TaskRun, with the same uid). Before creating, the step lists
+found by its `interlock-run` label, whose value identifies the run (run-label, the TaskRun's uid
+by default; a Tekton retry is the same TaskRun, with the same uid). Before creating, the step lists
 the jobs with that label; after a create that failed in a way a retry could fix (429, 5xx, a
 lost connection: the job may exist anyway), it lists them again before trying once more.
 
@@ -112,13 +112,13 @@ def _single_pool(p: Any) -> dict[str, Any]:
     return {"machineSpec": machine, "replicaCount": str(p.replica_count), **task}
 
 
-def run_label(key: str, taskrun_uid: str) -> str:
-    """The `interlock-run` label value: the idempotency key, or the TaskRun's uid."""
-    value = key or taskrun_uid
+def run_label(given: str, taskrun_uid: str) -> str:
+    """The `interlock-run` label value: run-label, or the TaskRun's uid."""
+    value = given or taskrun_uid
     if not value:
-        raise rt.BadInput("no idempotency key: set idempotency-key (the Task passes the TaskRun's uid as taskrun-uid)",
-                          param="idempotency-key")
-    labels.check(labels.RUN, value, "idempotency-key")
+        raise rt.BadInput("no run label: set run-label (the Task passes the TaskRun's uid as taskrun-uid)",
+                          param="run-label")
+    labels.check(labels.RUN, value, "run-label")
     return value
 
 

@@ -11,7 +11,7 @@ import re
 
 from interlock_steps.runtime import BadInput
 
-RUN = "interlock-run"        # a custom job's: the TaskRun (or idempotency key) that created it
+RUN = "interlock-run"        # a custom job's: the run (run-label, or the TaskRun's uid) that created it
 SPEC = "interlock-spec"      # a model version's / deployment's: a hash of what was asked for
 RESERVED = (RUN, SPEC)
 _KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")

@@ -1,7 +1,7 @@
 """vertex-train: run a Vertex AI custom job to its end, safely retried and cancelled.
 
 1. Check every param and build the CustomJob before any call.
-2. List the jobs labelled with this run (`interlock-run` = idempotency key or TaskRun uid):
+2. List the jobs labelled with this run (`interlock-run` = run-label, the TaskRun's uid by default):
    one still running is resumed, one that finished well is reported again, otherwise a job is
    created (and looked for again before any retry of the create).
 3. Wait with backoff (waiting.py) until a terminal state. On SIGTERM (Tekton stopping the
@@ -26,8 +26,8 @@ SETTLE = 10.0
 PARAMS = [
     *CONNECTION_PARAMS,
     *jobs.JOB_PARAMS,
-    rt.param("idempotency-key", default="", help="identifies the run: a retry with the same key resumes its job"),
-    rt.param("taskrun-uid", default="", help="the TaskRun's uid, the default idempotency key"),
+    rt.param("run-label", default="", help="identifies the run: a retry with the same label resumes its job"),
+    rt.param("taskrun-uid", default="", help="the TaskRun's uid, the default run-label"),
     rt.param("cancel-on-stop", rt.boolean, default=True, help="cancel the job on SIGTERM or at the deadline"),
     rt.param("accept-partial-success", rt.boolean, default=False, help="JOB_STATE_PARTIALLY_SUCCEEDED passes"),
     rt.param("poll-interval", rt.positive_seconds, default=5.0, help="first wait between polls, in seconds"),
@@ -43,7 +43,7 @@ def write_results(step: rt.Step, job: object | None, spec: dict, state: str) -> 
 def main(step: rt.Step) -> None:
     p = step.params
     spec = jobs.build(p)
-    label = jobs.run_label(p.idempotency_key, p.taskrun_uid)
+    label = jobs.run_label(p.run_label, p.taskrun_uid)
     vertex = connect(step)
     found = jobs.choose(jobs.find(vertex, label))
     for earlier in found.earlier:
