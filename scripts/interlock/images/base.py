@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from interlock.images import debs, prune, rootfs
+from interlock.images import debs, rootfs
 from interlock.images.spec import BUILD, SPECS, ImageSpec
 
 UID = 65532
@@ -63,7 +63,7 @@ def assemble(spec: ImageSpec, epoch: int, log: Log) -> Layer:
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
-    rules = prune.read_rules(SPECS["base"].folder / "prune.txt")
+    rules = rootfs.read_rules(SPECS["base"].folder / "prune.txt")
     for path in paths:
         rootfs.extract_deb(path, stage, rules)
 

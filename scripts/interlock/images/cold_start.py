@@ -13,19 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from interlock import podman
 
-# image name -> (command, env) of a real step whose first act is an API call to $URL ($HOST is
-# its host:port, for settings that take no scheme)
+# image name -> (command, env) of a real step whose first act is an API call to $URL
 PROBES: dict[str, tuple[list[str], dict[str, str]]] = {
     "looker": (["python3", "-m", "interlock_steps.looker.refresh", "--datagroups", "1", "--max-retries", "0",
                 "--results-dir", "/tmp/results"],
                {"LOOKERSDK_BASE_URL": "$URL", "LOOKERSDK_CLIENT_ID": "probe", "LOOKERSDK_CLIENT_SECRET": "probe",
                 "LOOKERSDK_VERIFY_SSL": "false"}),
-    # the first request of its first API call is google-auth's metadata-server ping, made once the
-    # clients are imported (interlock_steps/vertex/client.py connect())
-    "vertex": (["python3", "-m", "interlock_steps.vertex.train", "--project", "probe", "--api-endpoint", "$URL",
-                "--display-name", "probe", "--image-uri", "probe", "--base-output-directory", "gs://probe/out",
-                "--taskrun-uid", "probe", "--max-retries", "0", "--results-dir", "/tmp/results"],
-               {"GCE_METADATA_HOST": "$HOST", "GCE_METADATA_IP": "$HOST"}),
 }
 
 
@@ -50,13 +43,12 @@ def cold_start(name: str, ref: str, timeout: float = 60.0) -> float | None:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True).start()
-    host = f"127.0.0.1:{server.server_address[1]}"
+    url = f"http://127.0.0.1:{server.server_address[1]}"
     args = ["run", "--rm", "--pull=never", "--network", "host"]
     for key, value in env.items():
-        args += ["--env", f"{key}={value.replace('$URL', f'http://{host}').replace('$HOST', host)}"]
+        args += ["--env", f"{key}={value.replace('$URL', url)}"]
     try:
         started = time.monotonic()
-        command = [arg.replace("$URL", f"http://{host}") for arg in command]
         proc = subprocess.Popen([podman.binary(), *args, ref, *command], env=podman.env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if not first.wait(timeout):

@@ -7,8 +7,6 @@ here, with hashes checked, into build/wheels/<name>/ — which is then the build
     wheels/            one wheel per pin (binary only, for CPython 3.11 on manylinux x86_64)
     project/           the Interlock wheel itself (step runtime and step code)
     installer/pip.whl  pip, run from its wheel inside the build, never installed
-    installer/prune.py prune.py, run on the installed packages with...
-    prune.txt          ...images/<name>/prune.txt (empty when the image has none)
 """
 from __future__ import annotations
 
@@ -18,7 +16,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from interlock.images import prune
 from interlock.images.spec import BUILD, ImageSpec
 from interlock.paths import IMAGES, ROOT
 
@@ -102,8 +99,5 @@ def prepare(spec: ImageSpec) -> Path:
         raise WheelError(f"{installer}: pip wheel missing after download")
     (context / "installer").mkdir(exist_ok=True)
     shutil.copyfile(pips[-1], context / "installer" / "pip.whl")
-    shutil.copyfile(prune.__file__, context / "installer" / "prune.py")
-    rules = spec.prune_rules.read_text() if spec.prune_rules.is_file() else ""
-    (context / "prune.txt").write_text(rules)
     project_wheel(context / "project", installer)
     return context
