@@ -50,3 +50,24 @@ def test_istio_rules_keep_what_the_steps_import():
     for dropped in ("kubernetes/aio/client/api/core_v1_api.py", "kubernetes/client/api/core_v1_api.py",
                     "aiohttp/client.py", "yarl/__init__.py", "kubernetes/config/kube_config_test.py"):
         assert pruned(dropped, rules), dropped
+
+
+def test_a_rule_that_matches_nothing_fails_the_install_stage(tmp_path):
+    rules = tmp_path / "prune.txt"
+    rules.write_text("other/\nvanished/   # moved away by a new release\n")
+    _tree(tmp_path / "site", ["other/x.py"])
+    script = Path(__file__).resolve().parents[2] / "scripts" / "interlock" / "images" / "prune.py"
+    done = subprocess.run([sys.executable, "-I", str(script), str(rules), str(tmp_path / "site")],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and "vanished/" in done.stderr and str(rules) in done.stderr
+    assert (tmp_path / "site" / "other" / "x.py").exists()     # nothing removed
+
+
+def test_vertex_rules_drop_the_high_level_sdk_and_keep_aiplatform_v1():
+    rules = read_rules(IMAGES / "vertex" / "prune.txt")
+    for dropped in ("google/cloud/aiplatform/models.py", "google/cloud/aiplatform_v1beta1/types/model.py",
+                    "vertexai/__init__.py", "vertex_ray/__init__.py"):
+        assert pruned(dropped, rules), dropped
+    for kept in ("google/cloud/aiplatform_v1/types/model.py", "google/cloud/aiplatform_v1/__init__.py",
+                 "google/auth/__init__.py", "interlock_steps/vertex/train.py"):
+        assert not pruned(kept, rules), kept

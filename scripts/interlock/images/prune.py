@@ -7,7 +7,8 @@ One rule per line, `#` starts a comment: `dir/` removes a folder, anything else 
 (`*` crosses folders), `!glob` keeps paths that another rule would remove.
 
 Standard library only: the image build runs this file inside the build container as
-`python3 prune.py RULES ROOT`.
+`python3 prune.py RULES ROOT`. There a removing rule that matches nothing fails the build: the
+packages changed under it, and the list must be looked at again.
 """
 from __future__ import annotations
 
@@ -53,11 +54,23 @@ def prune_tree(root: Path, rules: list[str]) -> tuple[int, int]:
     return files, size
 
 
+def unmatched(root: Path, rules: list[str]) -> list[str]:
+    """The removing rules that match no file under `root`."""
+    paths = [(Path(folder) / name).relative_to(root).as_posix() for folder, _, names in os.walk(root)
+             for name in names]
+    return [r for r in rules if not r.startswith("!") and not any(_matches(path, r) for path in paths)]
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python3 prune.py RULES ROOT", file=sys.stderr)
         return 2
     rules, root = read_rules(Path(argv[0])), Path(argv[1])
+    stale = unmatched(root, rules)
+    if stale:
+        print(f"{argv[0]}: rule(s) matching nothing under {root}: {', '.join(stale)} (the packages changed: "
+              "update the list)", file=sys.stderr)
+        return 1
     files, size = prune_tree(root, rules)
     print(f"pruned {files} files ({size / 1e6:.1f} MB) from {root} by {len(rules)} rules")
     return 0
