@@ -13,6 +13,8 @@ from tests.fakes.vertex import SPEC_RELATIVE_PATH, DiscoverySpec, FakeVertex, re
 
 
 def load_spec_or_skip() -> DiscoverySpec:
+    """The discovery document, or a skip when it is absent (a failure under `make test`, which sets
+    REQUIRE_REFERENCE_ENV: reference_spec() raises then)."""
     spec = reference_spec()
     if spec is None:
         from interlock.paths import REFERENCE

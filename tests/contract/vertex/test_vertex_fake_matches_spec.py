@@ -170,3 +170,20 @@ def test_enum_numbers_are_the_protos_and_names_the_documents(spec: DiscoverySpec
 def test_unknown_fields_are_refused_in_googles_words():
     with pytest.raises(codec.Unparseable, match=r"Invalid JSON payload received\. .*has no field named \"bogus\""):
         codec.convert("GoogleCloudAiplatformV1CustomJob", {"displayName": "x", "bogus": 1}, integers=False)
+
+
+def test_a_missing_document_is_an_error_when_make_test_requires_it(monkeypatch, tmp_path):
+    from tests.fakes.vertex import REQUIRE_REFERENCE_ENV, reference_spec
+    from tests.fakes.vertex import spec as spec_module
+
+    monkeypatch.setattr("interlock.paths.REFERENCE", tmp_path)
+    reference_spec.cache_clear()
+    try:
+        monkeypatch.delenv(REQUIRE_REFERENCE_ENV, raising=False)
+        assert spec_module.reference_spec() is None
+        reference_spec.cache_clear()
+        monkeypatch.setenv(REQUIRE_REFERENCE_ENV, "1")
+        with pytest.raises(FileNotFoundError, match=REQUIRE_REFERENCE_ENV):
+            spec_module.reference_spec()
+    finally:
+        reference_spec.cache_clear()

@@ -1,7 +1,8 @@
 """Check requests and answers against Vertex AI's discovery document (aiplatform.v1.json).
 
-The document lives beside the repository (interlock.paths.REFERENCE), never in it; callers
-decide what to do when it is absent. It describes each REST method (`resources...methods`:
+The document lives beside the repository (interlock.paths.REFERENCE), never in it. Without it the
+fake runs unchecked and the tests that need it skip, unless REQUIRE_REFERENCE_ENV is set (`make
+test` sets it, as for the Looker document), which turns its absence into an error. It describes each REST method (`resources...methods`:
 httpMethod, flatPath, query parameters, request and response schema) and each message
 (`schemas`, camelCase JSON with enums as names). `as_json_schema` turns a discovery schema into
 draft 2020-12 JSON Schema, strictly:
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -28,6 +30,7 @@ from typing import Any
 import jsonschema
 
 SPEC_RELATIVE_PATH = Path("vertex") / "aiplatform.v1.json"
+REQUIRE_REFERENCE_ENV = "INTERLOCK_REQUIRE_REFERENCE"
 METHOD_PREFIX = "aiplatform.projects.locations."
 # Query parameters every method accepts (the document's top-level `parameters`), plus the REST
 # transport's `$alt` (the system parameter behind `alt`, e.g. "json;enum-encoding=int").
@@ -202,8 +205,14 @@ class DiscoverySpec:
 
 @functools.cache
 def reference_spec() -> DiscoverySpec | None:
-    """The document beside the repository, parsed once per process; None when it is absent."""
+    """The document beside the repository, parsed once per process; None when it is absent, or
+    FileNotFoundError when REQUIRE_REFERENCE_ENV says it must be there."""
     from interlock.paths import REFERENCE
 
     path = REFERENCE / SPEC_RELATIVE_PATH
-    return DiscoverySpec(path) if path.is_file() else None
+    if path.is_file():
+        return DiscoverySpec(path)
+    if os.environ.get(REQUIRE_REFERENCE_ENV):
+        raise FileNotFoundError(f"Vertex AI discovery document not found at {path}, and {REQUIRE_REFERENCE_ENV} is "
+                                "set: put ../shared/reference beside the repository or set INTERLOCK_REFERENCE")
+    return None
