@@ -2,8 +2,8 @@
 
 Poll intervals start at `initial` and grow ×1.5, but never beyond max(30 s, 10 % of the time
 waited so far), and at most 5 minutes. So the end of a job is noticed within max(30 s, 10 % of
-its running time), and a 30-minute job costs about 35 polls instead of the 180 of a fixed
-10-second poll (`make bench` measures both: scripts/interlock/benchmarks/vertex_waiting.py).
+its running time), and a 30-minute job costs 32 polls instead of the 182 of a fixed
+10-second poll (`make bench` measures both: scripts/interlock/benchmarks/vertex.py).
 """
 from __future__ import annotations
 
