@@ -4,10 +4,14 @@ Google fakes (tests/fakes/vertex, tests/fakes/google_auth) share.
     server = LoopbackServer(handle, name="fake-vertex")     # handle(Request) -> Reply
     with server:
         requests.get(server.url + "/v1/...")
+
+A fake class derives from `LoopbackFake` (start, stop, `with`, url) and runs standalone with
+`serve_until_stopped(fake)`.
 """
 from __future__ import annotations
 
 import json
+import signal
 import threading
 import urllib.parse
 from collections.abc import Callable
@@ -101,6 +105,41 @@ class LoopbackServer:
     @property
     def url(self) -> str:
         return f"http://{self.host_port}"
+
+
+class LoopbackFake:
+    """What every fake served by a LoopbackServer (`self.server`) has."""
+
+    server: LoopbackServer
+
+    def start(self):  # -> the fake itself
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+def serve_until_stopped(fake: LoopbackFake) -> None:
+    """Run a fake standalone: print its URL on the first line of stdout, serve until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with fake:
+        print(fake.url, flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -14,6 +14,7 @@ import yaml
 from tests.fakes.google_auth import AuthConfig, FakeGoogleAuth
 from tests.fakes.vertex import FakeVertex, JobPlan, Predictor, reference_spec
 from tests.tasks.conftest import INTERLOCK, TaskRunResult, interlock_run
+from tests.vertex.test_vertex_train import TERMINAL_FAILURES
 
 pytestmark = pytest.mark.containers
 
@@ -122,12 +123,7 @@ def test_a_retried_taskrun_resumes_its_job(run_vertex, vertex, tmp_path):
     assert len(vertex.calls_to("customJobs.list")) == 2 and len(filters) == 1   # the same uid both times
 
 
-@pytest.mark.parametrize(("outcome", "message"), [
-    ("JOB_STATE_FAILED", "failed: The replica workerpool0-0 exited with a non-zero status of 1."),
-    ("JOB_STATE_CANCELLED", "was cancelled"),
-    ("JOB_STATE_EXPIRED", "expired before it could run"),
-    ("JOB_STATE_PARTIALLY_SUCCEEDED", "only partially succeeded"),
-])
+@pytest.mark.parametrize(("outcome", "message"), TERMINAL_FAILURES)
 def test_every_other_terminal_state_fails_the_taskrun(run_vertex, vertex, outcome, message):
     vertex.state.job_plan = JobPlan(pending=0.2, running=0.5, outcome=outcome)
     run = run_vertex(taskrun("vertex-train", vertex, TRAIN))

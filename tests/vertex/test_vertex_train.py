@@ -20,6 +20,15 @@ BASE = ["--display-name", "churn-train", "--image-uri", "us-docker.pkg.dev/p/r/t
         "--taskrun-uid", UID, "--labels", "team=ml"]
 
 
+# the terminal states that fail the step, and what its error says (the task-level tests use it too)
+TERMINAL_FAILURES = [
+    ("JOB_STATE_FAILED", "failed: The replica workerpool0-0 exited with a non-zero status of 1."),
+    ("JOB_STATE_CANCELLED", "was cancelled"),
+    ("JOB_STATE_EXPIRED", "expired before it could run"),
+    ("JOB_STATE_PARTIALLY_SUCCEEDED", "only partially succeeded"),
+]
+
+
 def creates(fake) -> list:
     return fake.calls_to("customJobs.create")
 
@@ -88,12 +97,7 @@ def test_after_a_failed_attempt_a_retry_starts_a_new_job(run_timed, timed_vertex
     assert any("an earlier job of this run ended JOB_STATE_FAILED" in line["msg"] for line in run.lines)
 
 
-@pytest.mark.parametrize(("outcome", "message"), [
-    ("JOB_STATE_FAILED", "failed: The replica workerpool0-0 exited with a non-zero status of 1."),
-    ("JOB_STATE_CANCELLED", "was cancelled"),
-    ("JOB_STATE_EXPIRED", "expired before it could run"),
-    ("JOB_STATE_PARTIALLY_SUCCEEDED", "only partially succeeded"),
-])
+@pytest.mark.parametrize(("outcome", "message"), TERMINAL_FAILURES)
 def test_every_other_terminal_state_fails_with_its_own_message(run_timed, timed_vertex, outcome, message):
     timed_vertex.state.job_plan = JobPlan(pending=2, running=20, outcome=outcome)
     run = run_timed(train, *BASE)

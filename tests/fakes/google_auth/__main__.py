@@ -6,9 +6,9 @@ GCE_METADATA_IP at the host:port for the metadata server), then serves until int
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
+
+from tests.fakes.loopback import serve_until_stopped
 
 from .server import AuthConfig, FakeGoogleAuth
 
@@ -33,14 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         impersonation.setdefault(principal, set()).add(account)
     config = AuthConfig(project_id=args.project, metadata_account=args.metadata_account,
                         token_lifetime=args.token_lifetime, impersonation=impersonation)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with FakeGoogleAuth(config, port=args.port) as fake:
-        print(fake.url, flush=True)
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+    serve_until_stopped(FakeGoogleAuth(config, port=args.port))
     return 0
 
 

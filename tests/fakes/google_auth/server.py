@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from tests.fakes.loopback import LoopbackServer, Reply, Request
+from tests.fakes.loopback import LoopbackFake, LoopbackServer, Reply, Request
 
 from . import tokens
 
@@ -72,7 +72,7 @@ class AuthConfig:
     metadata_failures: int = 0
 
 
-class FakeGoogleAuth:
+class FakeGoogleAuth(LoopbackFake):
     def __init__(self, config: AuthConfig | None = None, *, port: int = 0,
                  clock: Callable[[], float] = time.time) -> None:
         self.config = config or AuthConfig()
@@ -81,24 +81,7 @@ class FakeGoogleAuth:
         self._lock = threading.Lock()
         self.server = LoopbackServer(self.handle, port=port, name="fake-google-auth")
 
-    # --- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> FakeGoogleAuth:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> FakeGoogleAuth:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
-
+    # --- set-ups ---------------------------------------------------------------------------
     def metadata_env(self) -> dict[str, str]:
         """Environment that points google-auth at this metadata server (set before importing it)."""
         return {"GCE_METADATA_HOST": self.server.host_port, "GCE_METADATA_IP": self.server.host_port}

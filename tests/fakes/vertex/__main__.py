@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from interlock.paths import REFERENCE
+from tests.fakes.loopback import serve_until_stopped
 
 from .faults import Fault, FaultSpecError
 from .server import FakeVertex
@@ -66,14 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     fake = FakeVertex(state, port=args.port, spec=spec)
     for fault in faults:
         fake.faults.add(fault)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with fake:
-        print(fake.url, flush=True)
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+    serve_until_stopped(fake)
     return 0
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.google_auth import tokens
-from tests.fakes.loopback import LoopbackServer, Reply, Request
+from tests.fakes.loopback import LoopbackFake, LoopbackServer, Reply, Request
 
 from . import codec, errors
 from .faults import Faults
@@ -55,7 +55,7 @@ class Violation:
     problems: list[str] = field(default_factory=list)
 
 
-class FakeVertex:
+class FakeVertex(LoopbackFake):
     def __init__(self, state: VertexState | None = None, *, port: int = 0, spec: DiscoverySpec | None = None,
                  clock: Callable[[], float] | None = None, sleep: Callable[[float], None] = time.sleep,
                  principals: set[str] | None = None) -> None:
@@ -70,24 +70,7 @@ class FakeVertex:
         self._lock = threading.Lock()
         self.server = LoopbackServer(self.handle, port=port, name="fake-vertex")
 
-    # --- lifecycle -------------------------------------------------------------------------------
-    def start(self) -> FakeVertex:
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> FakeVertex:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """The api_endpoint for google-cloud-aiplatform's REST transport."""
-        return self.server.url
+    # (url, from LoopbackFake, is the api_endpoint for google-cloud-aiplatform's REST transport)
 
     # --- recorded calls ----------------------------------------------------------------------------
     def methods(self) -> list[str | None]:
