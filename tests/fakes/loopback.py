@@ -108,9 +108,18 @@ class LoopbackServer:
 
 
 class LoopbackFake:
-    """What every fake served by a LoopbackServer (`self.server`) has."""
+    """What every fake served by a LoopbackServer (`self.server`) has, and its call log (`calls`,
+    appended under `_lock` with a sequence number)."""
 
     server: LoopbackServer
+    calls: list[Any]
+    _lock: threading.Lock
+
+    def _record(self, call: Any) -> Any:
+        with self._lock:
+            call.seq = len(self.calls)
+            self.calls.append(call)
+        return call
 
     def start(self):  # -> the fake itself
         self.server.start()

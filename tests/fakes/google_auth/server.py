@@ -118,12 +118,6 @@ class FakeGoogleAuth(LoopbackFake):
         with self._lock:
             return [c for c in self.calls if c.service == service]
 
-    def _record(self, call: Call) -> Call:
-        with self._lock:
-            call.seq = len(self.calls)
-            self.calls.append(call)
-        return call
-
     # --- one request -------------------------------------------------------------------------
     def handle(self, request: Request) -> Reply:
         service = ("metadata" if request.path == "/" or request.path.startswith(METADATA_PREFIX) else

@@ -81,12 +81,6 @@ class FakeVertex(LoopbackFake):
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
-    def _record(self, call: Call) -> Call:
-        with self._lock:
-            call.seq = len(self.calls)
-            self.calls.append(call)
-        return call
-
     # --- one request -------------------------------------------------------------------------------
     def handle(self, request: Request) -> Reply:
         found = match(request.method, request.path)
