@@ -114,7 +114,6 @@ class Vertex:
         except (exceptions.GoogleAPIError, OSError) as error:  # OSError: requests' connection errors
             raise VertexError(what, error) from None
 
-
     def finish(self, operation: Any, what: str, backoff: Backoff) -> Any:
         """Wait for a long-running operation (polled with backoff) and return its result;
         VertexError with the operation's own error when it failed."""

@@ -19,8 +19,9 @@ from .client import CONNECTION_PARAMS, connect, console_url
 from .stopping import Stopped, shielded, stop_signals
 from .waiting import Backoff
 
-# seconds kept for cancelling: Kubernetes' default grace period is 30 s
-CANCEL_MARGIN = 20.0
+# Seconds for the clean-up after SIGTERM or at the deadline (cancel, then watch the job SETTLE s):
+# within Kubernetes' default grace period of 30 s, and kept free of the step's deadline.
+CLEANUP = 20.0
 SETTLE = 10.0
 
 PARAMS = [
@@ -62,7 +63,7 @@ def main(step: rt.Step) -> None:
                 step.record("create custom job", job.name, label=label, console_url=console_url(job.name))
             else:
                 step.log.info(f"{found.action}: custom job {jobs.state(job)}", target=job.name, label=label)
-            margin = min(CANCEL_MARGIN, step.policy.deadline / 10) if step.policy.deadline else CANCEL_MARGIN
+            margin = min(CLEANUP, step.policy.deadline / 10) if step.policy.deadline else CLEANUP
             job = jobs.wait(vertex, job, Backoff(initial=p.poll_interval), margin=margin)
         except (Stopped, rt.DeadlineExceeded) as stop:
             with shielded():
@@ -78,6 +79,7 @@ def stopped(step: rt.Step, vertex, job, label: str, spec: dict, stop: BaseExcept
     """Stopped by a signal or the deadline: cancel the job (unless told not to), write what is
     known, and fail with a message saying which."""
     reason = f"stopped by {stop.signal}" if isinstance(stop, Stopped) else str(stop)
+    step.deadline = rt.Deadline(CLEANUP, clock=step.clock)   # the calls below get their own time
     if job is None:   # stopped during the create: it may have gone through
         again = jobs.choose(jobs.find(vertex, label))
         job = again.job if again.action == "resume" else None
