@@ -123,14 +123,23 @@ def test_a_retried_taskrun_resumes_its_job(run_vertex, vertex, tmp_path):
     assert len(vertex.calls_to("customJobs.list")) == 2 and len(filters) == 1   # the same uid both times
 
 
-@pytest.mark.parametrize(("outcome", "message"), TERMINAL_FAILURES)
-def test_every_other_terminal_state_fails_the_taskrun(run_vertex, vertex, outcome, message):
-    vertex.state.job_plan = JobPlan(pending=0.2, running=0.5, outcome=outcome)
-    run = run_vertex(taskrun("vertex-train", vertex, TRAIN))
+def test_every_other_terminal_state_fails_its_taskrun(run_vertex, vertex):
+    """One PipelineRun, a task per terminal state (the fake plans each job by its display name)."""
+    tasks = []
+    for outcome, _ in TERMINAL_FAILURES:
+        name = outcome.removeprefix("JOB_STATE_").lower().replace("_", "-")
+        vertex.state.job_plans[name] = JobPlan(pending=0.2, running=0.5, outcome=outcome)
+        tasks.append({"name": name, "taskRef": {"name": "vertex-train"},
+                      "workspaces": [{"name": "gcp-credentials", "workspace": "gcp-credentials"}],
+                      "params": taskrun("vertex-train", vertex, {**TRAIN, "display-name": name})["spec"]["params"]})
+    run = run_vertex({"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "metadata": {"name": "terminal-states"},
+                      "spec": {"pipelineSpec": {"workspaces": [{"name": "gcp-credentials"}], "tasks": tasks}}})
     assert run.code == 1
-    assert run.condition["reason"] == "Failed"
-    assert run.results["state"] == outcome
-    assert message in run.stderr
+    outcomes = {t["pipelineTask"]: t for t in run.outcome["tasks"]}
+    for (outcome, message), task in zip(TERMINAL_FAILURES, tasks):
+        assert outcomes[task["name"]]["condition"]["reason"] == "Failed"
+        assert outcomes[task["name"]]["results"]["state"] == outcome
+        assert message in run.stderr
 
 
 def test_train_dry_run_creates_nothing(run_vertex, vertex):

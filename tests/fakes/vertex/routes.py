@@ -106,7 +106,8 @@ def create_custom_job(state: VertexState, call: Call) -> dict[str, Any]:
     _check_labels(body.get("labels"))
     spec = {k: v for k, v in body.items() if k in ("displayName", "jobSpec", "labels", "encryptionSpec")}
     name = f"{call.parent}/customJobs/{state.new_id()}"
-    job = Job(name, spec, call.now, state.job_plan.timeline(call.now))
+    plan = state.job_plans.get(spec.get("displayName", ""), state.job_plan)
+    job = Job(name, spec, call.now, plan.timeline(call.now))
     state.jobs[name] = job
     return job.resource(call.now, state.stamp)
 

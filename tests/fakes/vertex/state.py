@@ -202,6 +202,7 @@ class VertexState:
         self.operations: dict[str, Operation] = {}
         self.predictors: dict[str, Predictor] = {}     # by artifactUri; unknown ones get Predictor()
         self.job_plan = JobPlan()
+        self.job_plans: dict[str, JobPlan] = {}           # by display name, over job_plan
         self.cancel_seconds = 1.0
         self.operation_plans: dict[str, OperationPlan] = {
             "upload": OperationPlan(1.0), "createEndpoint": OperationPlan(0.5), "deploy": OperationPlan(2.0),
