@@ -50,7 +50,9 @@ if [[ ! -e $stamp ]]; then
   say "python: creating .venv from requirements/dev.txt (hashed, pinned)"
   [[ -x .venv/bin/python ]] || "$PY" -m venv .venv
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q --require-hashes -r requirements/dev.txt
+  # --no-deps: the lock is complete (uv resolved it) and leaves out on purpose what pyproject.toml
+  # excludes (the high-level Vertex SDK's dependencies); pip would try to add them back
+  .venv/bin/python -m pip install -q --no-deps --require-hashes -r requirements/dev.txt
   .venv/bin/python -m pip install -q --no-deps -e .
   rm -f .venv/.lock-* && touch "$stamp"
 fi

@@ -254,6 +254,8 @@ def test_retries_rerun_a_failed_taskrun_with_retry_count():
     out, fake = run(pr, {"flaky": Behaviour(ok=[False, False, True])})
     counts = [c["metadata"]["annotations"]["interlock.dev/retry-count"] for c in fake.calls]
     assert counts == ["0", "1", "2"]
+    # a retry is the same TaskRun (Tekton resets its status), so $(context.taskRun.uid) stays
+    assert len({c["metadata"]["uid"] for c in fake.calls}) == 1
     assert fake.calls[0]["spec"]["params"] == [{"name": "n", "value": "2"}]
     assert out.status == TRUE and out.tasks[0].retry_count == 2
 

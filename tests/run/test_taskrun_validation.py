@@ -283,6 +283,12 @@ def test_pipeline_context_comes_from_the_taskrun_annotations():
     assert out.pipeline_task == "build"
 
 
+def test_the_taskrun_uid_is_its_metadata_uid_when_it_has_one():
+    tr = taskrun(spec__taskSpec__steps__0__args=["$(context.taskRun.uid)"])
+    tr["metadata"]["uid"] = "6f1c2d3e-0000-4a1b-9c2d-1234567890ab"
+    assert plan(tr).plan["steps"][0]["args"] == ["6f1c2d3e-0000-4a1b-9c2d-1234567890ab"]
+
+
 def test_pipeline_context_is_undeclared_outside_a_pipeline():
     with pytest.raises(InvalidRun, match=r"\$\(context.pipelineRun.name\) is not declared"):
         plan(taskrun(spec__taskSpec__steps__0__args=["$(context.pipelineRun.name)"]))

@@ -19,13 +19,21 @@ from tests.fakes.looker import FakeLooker
 INTERLOCK = str(Path(sys.executable).parent / "interlock")
 
 
-@pytest.fixture(scope="session")
-def looker_image() -> str:
+def built_image(name: str) -> str:
     if not shutil.which("podman"):
         pytest.skip("podman is not installed: run `make setup`")
-    image = f"localhost/interlock/looker:{settings()['version']}"
-    subprocess.run([INTERLOCK, "images", "build", "looker"], check=True, capture_output=True)
-    return image
+    subprocess.run([INTERLOCK, "images", "build", name], check=True, capture_output=True)
+    return f"localhost/interlock/{name}:{settings()['version']}"
+
+
+@pytest.fixture(scope="session")
+def looker_image() -> str:
+    return built_image("looker")
+
+
+@pytest.fixture(scope="session")
+def vertex_image() -> str:
+    return built_image("vertex")
 
 
 @dataclass
@@ -62,9 +70,14 @@ def run_task(tmp_path, looker_image):
                 "--image-map", f"localhost/interlock/looker={looker_image}"]
         for name, folder in (workspaces or {}).items():
             args += ["-w", f"{name}={folder}"]
-        proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=300)
-        return TaskRunResult(proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {}, proc.stderr)
+        return interlock_run(args)
     return run
+
+
+def interlock_run(args: list[str], timeout: float = 300) -> TaskRunResult:
+    """`interlock run … -o json` as a user runs it; the outcome from its stdout."""
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    return TaskRunResult(proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {}, proc.stderr)
 
 
 @pytest.fixture

@@ -10,10 +10,11 @@ import json
 import time
 
 from interlock_steps import runtime as rt
+from interlock_steps.runtime.report import write_report
 
 from . import datagroups, pdt, warming
 from .client import connect
-from .report import fail_on, too_many, write_report
+from .report import fail_on, too_many
 
 class Stopwatch:
     """Seconds spent in each phase, for the report."""

@@ -12,9 +12,10 @@ import fnmatch
 import json
 
 from interlock_steps import runtime as rt
+from interlock_steps.runtime.report import write_report
 
 from .client import connect
-from .report import fail_on, too_many, write_report
+from .report import fail_on, too_many
 
 SEVERITIES = ["info", "warning", "error", "fatal"]
 CONTENT_KINDS = ["look", "dashboard", "dashboard_element", "dashboard_filter", "scheduled_plan", "alert",

@@ -40,6 +40,8 @@ What the Step gives (`step.`...):
               RetryPolicy (total=5, backoff=0.5, max_backoff=30, jitter=0.5,
               timeout=30, deadline=600; `--max-retries`, `--request-timeout`,
               `--deadline` override) and the step's one monotonic Deadline.
+  clock, sleep
+              the step's monotonic clock and its sleep (tests pass a simulated pair).
   requests_session(), looker40_sdk(), kubernetes_configuration(), google_retry(),
   retrying()  the policy through each client's own mechanism: urllib3 Retry on a
               requests Session and in the kubernetes Configuration, google.api_core

@@ -52,6 +52,7 @@ class Step:
     audit: AuditLog
     redactor: Redactor
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic   # the deadline's clock; steps time their waits on it
 
     def secret(self, value: str) -> str:
         """Register a value (a token fetched at run time) for redaction; returns it."""
@@ -85,10 +86,10 @@ class Step:
 
         return kubernetes_configuration(self.policy, self.deadline, idempotent=idempotent, base=base, sleep=self.sleep)
 
-    def google_retry(self) -> Any:
+    def google_retry(self, on_error: Callable[[BaseException], None] | None = None) -> Any:
         from .retry_google import google_retry
 
-        return google_retry(self.policy, self.deadline)
+        return google_retry(self.policy, self.deadline, on_error=on_error)
 
     def retrying(self, **kwargs: Any) -> Any:
         from .retry_tenacity import retrying
@@ -144,6 +145,7 @@ def _build_step(
         audit=AuditLog(values.audit_dir or None, task=task, step=step, redactor=redactor),
         redactor=redactor,
         sleep=sleep,
+        clock=clock,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+import uuid
 from typing import Any, Callable, Mapping
 
 from interlock.run import matrix as matrix_mod
@@ -58,7 +59,9 @@ def build(run: PipelineRunSpec, task: Mapping, variables: Mapping[str, Any]) -> 
                        CONTEXT_ANNOTATIONS["task.retry-count"]: "0"}
         runs.append({
             "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
-            "metadata": {"name": f"{run.name}-{task['name']}" + (f"-{i}" if task.get("matrix")
+            # one uid per TaskRun, kept by its retries: Tekton retries the same TaskRun object
+            "metadata": {"uid": str(uuid.uuid4()),
+                         "name": f"{run.name}-{task['name']}" + (f"-{i}" if task.get("matrix")
                                                                   else ""),
                          "namespace": run.namespace,
                          "labels": {"tekton.dev/pipelineRun": run.name,

@@ -240,7 +240,7 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
     ctx = dict(context)
     pipeline_task = ctx.pop(PIPELINE_TASK, None)
     label = str(pipeline_task or name)
-    uid = str(ctx.get("context.taskRun.uid") or uuid.uuid4())
+    uid = str(ctx.get("context.taskRun.uid") or meta.get("uid") or uuid.uuid4())
     namespace = str(meta.get("namespace") or "default")
     variables: dict[str, object] = {
         **params_mod.variables(values),

@@ -131,7 +131,7 @@ def test_google_retry_running_out_exits_with_the_deadline_code(clock):
     from interlock_steps.runtime.retry_google import google_retry
 
     def main(step):
-        retry = google_retry(RetryPolicy(backoff=0.05, max_backoff=0.05), Deadline(0.2))
+        retry = google_retry(RetryPolicy(total=1000, backoff=0.05, max_backoff=0.05), Deadline(0.2))
 
         def always_busy():
             raise exceptions.ServiceUnavailable("busy")
@@ -143,3 +143,20 @@ def test_google_retry_running_out_exits_with_the_deadline_code(clock):
     out = io.StringIO()
     assert run_step(main, task="t", step="s", argv=[], environ={}, stream=out) == 3
     assert '"error": "RetryError"' in out.getvalue()
+
+
+def test_google_retry_gives_up_after_max_retries_with_the_error_itself():
+    exceptions = google_exceptions()
+    from interlock_steps.runtime.retry_google import google_retry
+
+    seen = []
+    retry = google_retry(RetryPolicy(total=2, backoff=0.001, max_backoff=0.002, deadline=30), on_error=seen.append)
+    calls = []
+
+    def quota():
+        calls.append(1)
+        raise exceptions.TooManyRequests("quota exceeded")
+
+    with pytest.raises(exceptions.TooManyRequests, match="quota exceeded"):
+        retry(quota)()
+    assert len(calls) == 3 and len(seen) == 2   # the first attempt and two retries, each retry announced

@@ -1,0 +1,25 @@
+"""The full report of a step, as JSON in a bound workspace (results stay small; see results.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from .errors import BadInput
+from .json_logging import StepLogger
+
+
+def write_report(directory: str, filename: str, report: dict[str, Any], log: StepLogger) -> str | None:
+    """Write the full report as JSON into the bound workspace; None when it is not bound."""
+    if not directory:
+        return None
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise BadInput(f"param 'report-dir': {directory} is not a directory", param="report-dir")
+    path = folder / filename
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    log.info("report written", target=str(path))
+    return str(path)

@@ -1,0 +1,185 @@
+"""A threaded HTTP server on loopback that hands each request to a function: the plumbing the
+Google fakes (tests/fakes/vertex, tests/fakes/google_auth) share.
+
+    server = LoopbackServer(handle, name="fake-vertex")     # handle(Request) -> Reply
+    with server:
+        requests.get(server.url + "/v1/...")
+
+A fake class derives from `LoopbackFake` (start, stop, `with`, url) and runs standalone with
+`serve_until_stopped(fake)`.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import threading
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass
+class Request:
+    method: str
+    path: str                       # without the query string
+    query: dict[str, str]           # last value of each parameter
+    headers: dict[str, str]         # lower-case names
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The JSON body, None when there is none; ValueError when it is not JSON."""
+        return json.loads(self.text) if self.body else None
+
+    def form(self) -> dict[str, str]:
+        return {k: v[-1] for k, v in urllib.parse.parse_qs(self.text, keep_blank_values=True).items()}
+
+
+@dataclass
+class Reply:
+    status: int
+    body: Any = None                 # JSON-encoded unless `text` is set
+    text: str | None = None
+    content_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def payload(self) -> bytes:
+        if self.status == 204:
+            return b""
+        return (self.text if self.text is not None else json.dumps(self.body)).encode("utf-8")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # many connections at once must not wait on SYN retries
+
+
+class LoopbackServer:
+    def __init__(self, handle: Callable[[Request], Reply], *, host: str = "127.0.0.1", port: int = 0,
+                 name: str = "fake") -> None:
+        if host not in LOOPBACK:
+            raise ValueError(f"{name}: host {host!r}: the fakes only listen on loopback")
+        self.handle, self.name = handle, name
+        self._address = (host, port)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> LoopbackServer:
+        handler = type(f"{self.name}-handler", (_Handler,), {"owner": self})
+        self._server = _Server(self._address, handler)
+        # a short poll interval keeps stop() fast
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name=self.name, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def host_port(self) -> str:
+        """`127.0.0.1:PORT`, for settings that take a host, not a URL (GCE_METADATA_HOST)."""
+        if self._server is None:
+            raise RuntimeError(f"{self.name} is not started: call start() or use it as a context manager")
+        host, port = self._server.server_address[:2]
+        return f"{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host_port}"
+
+
+class LoopbackFake:
+    """What every fake served by a LoopbackServer (`self.server`) has, and its call log (`calls`,
+    appended under `_lock` with a sequence number)."""
+
+    server: LoopbackServer
+    calls: list[Any]
+    _lock: threading.Lock
+
+    def _record(self, call: Any) -> Any:
+        with self._lock:
+            call.seq = len(self.calls)
+            self.calls.append(call)
+        return call
+
+    def start(self):  # -> the fake itself
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+
+def serve_until_stopped(fake: LoopbackFake) -> None:
+    """Run a fake standalone: print its URL on the first line of stdout, serve until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with fake:
+        print(fake.url, flush=True)
+        try:
+            stop.wait()
+        except KeyboardInterrupt:
+            pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: LoopbackServer
+    protocol_version = "HTTP/1.1"   # keep-alive, as Google's front ends and the clients' pools expect
+    # headers and body go out in two writes: without TCP_NODELAY each answer waits ~40 ms (Nagle)
+    disable_nagle_algorithm = True
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        url = urllib.parse.urlsplit(self.path)
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
+        request = Request(self.command, urllib.parse.unquote(url.path), query,
+                          {k.lower(): v for k, v in self.headers.items()}, body)
+        try:
+            reply = self.owner.handle(request)
+        except Exception as exc:  # a bug in a fake must reach the test as a 500, not a hang
+            reply = Reply(500, {"error": {"code": 500, "message": f"{self.owner.name} crashed: "
+                                          f"{type(exc).__name__}: {exc}", "status": "INTERNAL"}})
+        payload = reply.payload()
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type + "; charset=UTF-8")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        if payload:
+            self.wfile.write(payload)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # the fakes record calls themselves
+        pass
