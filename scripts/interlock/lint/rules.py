@@ -294,13 +294,14 @@ def _words(name: str) -> list[str]:
 
 def secret_params(spec: dict, at: Key) -> Iterator[Hit]:
     """A param named like a secret carries it in plain text (TaskRun YAML, logs, the API).
-    A param that only names a Secret object (`…-secret-name`, `…-secret-ref`) is fine."""
+    A param that only names a Secret object (`…-secret-name`, `…-secret-ref`) or where one is
+    mounted (`…-credentials-path`, as a generated StepAction's workspace param) is fine."""
     for i, p in enumerate(as_list(spec.get("params"))):
         name = p.get("name") if isinstance(p, dict) else None
         if not isinstance(name, str):
             continue
         words = _words(name)
-        if SECRET_WORDS & set(words) and words[-1] not in ("name", "ref"):
+        if SECRET_WORDS & set(words) and words[-1] not in ("name", "ref", "path"):
             yield Hit(at + ("params", i, "name"), "secret-param",
                       f"param `{name}` looks like it carries a secret",
                       "read secrets from a Secret (env valueFrom.secretKeyRef or a workspace), "
