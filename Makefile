@@ -29,7 +29,7 @@ test: setup  ## everything: lint, drift checks, images, unit/contract/task/pipel
 	@$(INTERLOCK) index --check
 	@$(INTERLOCK) docs --check
 	@$(INTERLOCK) images build
-	@$(BIN)/python -m pytest
+	@INTERLOCK_REQUIRE_REFERENCE=1 $(BIN)/python -m pytest  # ../shared/reference missing: fail, not skip
 
 demo: setup  ## build the images and run looker-refresh locally against the fake Looker
 	@$(BIN)/python -m interlock.demo

@@ -68,7 +68,9 @@ def main() -> int:
         path = report / "looker-refresh.json"
         if path.exists():
             say(f"report written to the report workspace: summary = {json.loads(path.read_text())['summary']}")
-        return proc.returncode
+        for violation in looker.spec_violations:  # the fake checks every exchange against Looker's OpenAPI document
+            say(f"outside Looker's API: {violation.operation} {violation.status}: {'; '.join(violation.problems[:3])}")
+        return proc.returncode or (1 if looker.spec_violations else 0)
 
 
 def _squash(ops: list[str]) -> list[str]:

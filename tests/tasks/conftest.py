@@ -69,8 +69,10 @@ def run_task(tmp_path, looker_image):
 
 @pytest.fixture
 def looker():
+    """The fake Looker, checking every request and answer against the OpenAPI document."""
     with FakeLooker() as fake:
         yield fake
+    fake.assert_clean()
 
 
 @pytest.fixture

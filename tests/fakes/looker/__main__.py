@@ -11,11 +11,9 @@ import sys
 import threading
 from pathlib import Path
 
-from interlock.paths import REFERENCE
-
 from .faults import Fault, FaultSpecError
 from .server import FakeLooker
-from .spec import SPEC_RELATIVE_PATH, LookerSpec
+from .spec import SPEC_RELATIVE_PATH
 from .state import ScenarioError, default_state, load_scenario
 
 
@@ -27,17 +25,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="inject a fault, e.g. create_query_task:429x2:retry=1, query_task:502x1, dashboard:delay=0.5x3")
     parser.add_argument("--token-max-calls", type=int, help="reject a token with 401 after this many calls")
     parser.add_argument("--token-lifetime", type=float, help="reject a token with 401 after this many seconds")
-    parser.add_argument("--check-spec", action="store_true",
-                        help=f"check every answer against REFERENCE/{SPEC_RELATIVE_PATH} (answers 500 on a mismatch)")
+    parser.add_argument("--no-check-spec", dest="check_spec", action="store_false",
+                        help=f"do not check requests and answers against REFERENCE/{SPEC_RELATIVE_PATH} "
+                             "(checked by default when it is there: 400/500 on a mismatch, listed at exit)")
     args = parser.parse_args(argv)
     try:
         state = load_scenario(args.scenario) if args.scenario else default_state()
         faults = [Fault.parse(text) for text in args.fault]
-        spec = LookerSpec.from_reference(REFERENCE) if args.check_spec else None
+        fake = FakeLooker(state, port=args.port, check_spec=args.check_spec)
     except (ScenarioError, FaultSpecError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    fake = FakeLooker(state, port=args.port, spec=spec)
     for fault in faults:
         fake.faults.add(fault)
     fake.faults.tokens.max_calls = args.token_max_calls
@@ -51,7 +49,9 @@ def main(argv: list[str] | None = None) -> int:
             stop.wait()
         except KeyboardInterrupt:
             pass
-    return 0
+    for violation in fake.spec_violations:
+        print(f"violation: {violation.operation} {violation.status}: {'; '.join(violation.problems)}", file=sys.stderr)
+    return 1 if fake.spec_violations else 0
 
 
 if __name__ == "__main__":
