@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from interlock_steps.looker import refresh
 
 FULL = ["--datagroups", "ecommerce::orders_datagroup,12", "--pdt-model", "ecommerce",
@@ -58,6 +60,29 @@ def test_unknown_dashboard_fails_before_anything_changes(run_step, looker, mutat
     assert run.code == 1
     assert "dashboard 404: HTTP 404" in run.lines[-1]["msg"]
     assert mutations() == []
+
+
+@pytest.mark.parametrize("start_text", ["null", "absent", "empty", "status"])
+def test_a_pdt_build_is_started_whatever_the_start_answer_text(run_step, looker, start_text):
+    # Public clients read only materialization_id from the start answer; its resp_text may be null.
+    looker.state.pdt_views[("ecommerce", "orders_rollup")].start_text = start_text
+    run = run_step(refresh, "--pdt-model", "ecommerce", "--pdt-views", "orders_rollup", report="yes")
+    assert run.code == 0, run.log
+    assert run.results["pdts-built"] == "1"
+    [build] = run.report["pdt_builds"]
+    assert (build["status"], build["materialization_id"]) == ("complete", looker.calls_to("check_pdt_build")[0].path.split("/")[-2])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--pdt-model", "ecommerce", "--pdt-views", "nope,orders_rollup,gone"],
+     "param 'pdt-views': model 'ecommerce' has no derived table nope, gone; known: broken_rollup, orders_rollup"),
+    (["--pdt-model", "nomodel", "--pdt-views", "orders_rollup"],
+     "param 'pdt-model': model 'nomodel' does not exist (or this user cannot see it)"),
+])
+def test_unknown_pdt_view_or_model_fails_before_anything_changes(run_step, looker, mutations, args, message):
+    run = run_step(refresh, "--datagroups", "11", *args, "--dashboard-ids", "7")
+    assert (run.code, run.lines[-1]["msg"]) == (2, message)
+    assert mutations() == [] and looker.calls_to("create_query") == []
 
 
 def test_dry_run_resolves_everything_and_changes_nothing(run_step, looker, mutations):

@@ -2,7 +2,7 @@
 
 In this order, so that warmed caches hold the new data: (1) trigger or reset datagroups,
 (2) rebuild PDTs, (3) warm dashboards. Every target is checked before anything changes:
-unknown datagroups or dashboards fail the step with nothing touched.
+unknown datagroups, PDT views or dashboards fail the step with nothing touched.
 """
 from __future__ import annotations
 
@@ -62,15 +62,16 @@ def main(step: rt.Step) -> None:
     clock = Stopwatch()
     # 1. Resolve every target first: nothing changes if one is unknown.
     groups = datagroups.resolve(client, p.datagroups)
+    views = pdt.resolve(client, p.pdt_model, p.pdt_views)
     skipped: list[dict] = []
     tiles = [t for d in p.dashboard_ids for t in warming.dashboard_tiles(client, d, skipped=skipped)]
     clock.lap("resolve")
-    step.log.info("plan", datagroups=len(groups), pdts=len(p.pdt_views), dashboards=len(p.dashboard_ids),
+    step.log.info("plan", datagroups=len(groups), pdts=len(views), dashboards=len(p.dashboard_ids),
                   tiles=len(tiles), queries=len({t.query_id for t in tiles}))
     if step.dry_run:
         for g in groups:
             step.plan(f"{p.datagroup_action} datagroup", g.label)
-        for view in p.pdt_views:
+        for view in views:
             step.plan("rebuild pdt", f"{p.pdt_model}::{view}")
         for t in tiles:
             step.plan("warm tile", f"dashboard {t.dashboard_id} element {t.element_id}", query_id=t.query_id)
@@ -84,8 +85,8 @@ def main(step: rt.Step) -> None:
         updated.append(datagroups.update(client, g, p.datagroup_action, now))
         step.record(f"{p.datagroup_action} datagroup", g.label)
     clock.lap("datagroups")
-    builds = pdt.rebuild(client, p.pdt_model, p.pdt_views, force_full_incremental=p.force_full_incremental,
-                         deadline=step.deadline, log=step.log.info, sleep=step.sleep) if p.pdt_views else []
+    builds = pdt.rebuild(client, p.pdt_model, views, force_full_incremental=p.force_full_incremental,
+                         deadline=step.deadline, log=step.log.info, sleep=step.sleep) if views else []
     for b in builds:
         step.record("rebuild pdt", b.target, "ok" if b.ok else b.status, message=b.message)
     clock.lap("pdts")

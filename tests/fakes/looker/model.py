@@ -217,13 +217,18 @@ class Datagroup:
 
 @dataclass
 class PdtView:
-    """A persistent derived table that `start_pdt_build` can materialize."""
+    """A persistent derived table that `start_pdt_build` can materialize.
+
+    `start_text` is what the start answer's `resp_text` holds: "null" (as an early Apache Airflow
+    stub of the answer shows), "absent" (no key), "empty" ("") or "status" (the check answer's
+    JSON). Public clients read only `materialization_id` from it."""
 
     model: str
     view: str
     runtime: float = 0.05
     queued_for: float = 0.0
     error: str | None = None
+    start_text: str = "null"
 
 
 @dataclass
