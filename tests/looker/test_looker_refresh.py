@@ -19,8 +19,8 @@ def test_refresh_runs_data_before_warming_and_reports_counts(run_step, looker, m
     assert run.results["queries-run"] == "2"
     assert run.results["queries-failed"] == "0"
     summary = json.loads(run.results["summary"])
-    assert summary == {"datagroups": 2, "pdts": {"built": 1, "failed": []}, "tiles": 2, "queries": 2,
-                       "failed_queries": [], "skipped_tiles": 1}
+    assert summary == {"datagroups": 2, "pdts": {"built": 1, "failed": [], "failed_count": 0}, "tiles": 2,
+                       "queries": 2, "failed_queries": [], "skipped_tiles": 1}
     ops = mutations()
     # every datagroup update, then the PDT build, then the query tasks
     assert ops.index("start_pdt_build") > max(i for i, op in enumerate(ops) if op == "update_datagroup")
@@ -162,3 +162,22 @@ def test_more_than_15_queries_in_flight_is_refused_before_anything_changes(run_s
     run = run_step(refresh, "--datagroups", "11", "--dashboard-ids", "7", "--concurrency", "20")
     assert run.code == 2 and "at most 15" in run.lines[-1]["msg"]
     assert mutations() == []
+
+
+def test_many_failures_keep_the_results_small_and_the_real_message(run_step, looker):
+    # 80 failed PDTs with 45-character names and 30 failed queries: every list in a result is capped.
+    views = [f"rollup_{i:02d}_{'x' * 36}" for i in range(80)]
+    for view in views:
+        looker.state.add_pdt("ecommerce", view, runtime=0.01, error="SQL Error: boom")
+    board = [looker.state.element(f"tile {i}", query_id=looker.state.add_query(
+        "ecommerce", "orders", fields=[f"orders.f{i}"], error="SQL error").id) for i in range(30)]
+    looker.state.add_dashboard("900", "Broken", elements=board)
+    run = run_step(refresh, "--pdt-model", "ecommerce", "--pdt-views", ",".join(views), "--dashboard-ids", "900",
+                   report="yes")
+    assert run.code == 1, run.log                    # the PDT failure, not ResultsRejected
+    assert run.lines[-1]["msg"].startswith("80 PDT build(s) failed: pdt ecommerce::rollup_00_")
+    assert run.lines[-1]["msg"].endswith("; … and 70 more")
+    summary = json.loads(run.results["summary"])
+    assert summary["pdts"] == {"built": 0, "failed": views[:20], "failed_count": 80}
+    assert len(summary["failed_queries"]) == 20 and run.results["queries-failed"] == "30"
+    assert len(run.report["pdt_builds"]) == 80      # the full lists are in the report

@@ -13,7 +13,7 @@ from interlock_steps import runtime as rt
 
 from . import datagroups, pdt, warming
 from .client import connect
-from .report import fail_on, too_many, write_report
+from .report import fail_on, first, listing, too_many, write_report
 
 class Stopwatch:
     """Seconds spent in each phase, for the report."""
@@ -96,9 +96,10 @@ def main(step: rt.Step) -> None:
     failed_queries = {o.tile.query_id for o in outcomes if not o.ok}
     queries = {o.tile.query_id for o in outcomes}
     failed_builds = [b for b in builds if not b.ok]
-    summary = {"datagroups": len(updated), "pdts": {"built": len(builds) - len(failed_builds),
-                                                     "failed": [b.view for b in failed_builds]},
-               "tiles": len(tiles), "queries": len(queries), "failed_queries": sorted(failed_queries)[:20],
+    summary = {"datagroups": len(updated),
+               "pdts": {"built": len(builds) - len(failed_builds), "failed": first([b.view for b in failed_builds]),
+                        "failed_count": len(failed_builds)},
+               "tiles": len(tiles), "queries": len(queries), "failed_queries": first(sorted(failed_queries)),
                "skipped_tiles": len(skipped)}
     report = {"datagroups": updated, "pdt_builds": [b.report() for b in builds],
               "tiles": [o.report() for o in outcomes], "skipped": skipped, "summary": summary,
@@ -109,10 +110,10 @@ def main(step: rt.Step) -> None:
                           "summary": json.dumps(summary, separators=(",", ":"))})
     if failed_builds:
         raise rt.TargetFailed(f"{len(failed_builds)} PDT build(s) failed: "
-                              + "; ".join(f"{b.target}: {b.status} {b.message}".strip() for b in failed_builds))
+                              + listing([f"{b.target}: {b.status} {b.message}".strip() for b in failed_builds]))
     if too_many(len(failed_queries), len(queries), p.fail_on):
         raise rt.TargetFailed(f"{len(failed_queries)} of {len(queries)} queries failed (fail-on={p.fail_on}): "
-                              + ", ".join(sorted(failed_queries)[:10]))
+                              + listing(sorted(failed_queries)))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Shared by the Looker steps: the fail-on threshold and the full JSON report in a workspace."""
+"""Shared by the Looker steps: the fail-on threshold, lists capped for results, and the full
+JSON report in a workspace."""
 from __future__ import annotations
 
 import json
@@ -9,6 +10,21 @@ from typing import Any
 from interlock_steps.runtime import BadInput
 
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+# Entries kept of any list put in a result: all results of a step share Tekton's 4096-byte
+# termination message, so no result may grow with the number of targets. Full lists go to the
+# report workspace, the log and the audit log.
+LISTED = 20
+
+
+def first(items: list[str], limit: int = LISTED) -> list[str]:
+    """The first `limit` items: what a result may list."""
+    return list(items)[:limit]
+
+
+def listing(items: list[str], limit: int = 10) -> str:
+    """Items joined for a message, the rest counted: "a; b; … and 78 more"."""
+    shown = "; ".join(items[:limit])
+    return f"{shown}; … and {len(items) - limit} more" if len(items) > limit else shown
 
 
 def fail_on(text: str) -> str:
