@@ -13,7 +13,7 @@ from interlock_steps import runtime as rt
 
 from . import datagroups, pdt, warming
 from .client import connect
-from .report import fail_on, first, listing, too_many, write_report
+from .report import REPORT_DIR, fail_on, first, listing, too_many, write_report
 
 class Stopwatch:
     """Seconds spent in each phase, for the report."""
@@ -35,10 +35,10 @@ PARAMS = [
     rt.param("pdt-views", rt.string_list, default=[], help="views (PDTs) of pdt-model to rebuild"),
     rt.param("force-full-incremental", rt.boolean, default=False, help="rebuild incremental PDTs in full"),
     rt.param("dashboard-ids", rt.string_list, default=[], help="dashboards to warm"),
-    rt.param("concurrency", rt.integer, default=10, help="queries in flight at once (1-15)"),
+    rt.param("concurrency", warming.concurrency, default=10, help="queries in flight at once (1-15)"),
     rt.param("query-timeout", rt.positive_seconds, default=300.0, help="seconds one query may take"),
     rt.param("fail-on", fail_on, default="any", help="any, none, a count (3) or a share (10%) of failed queries"),
-    rt.param("report-dir", default="", help="bound report workspace path; empty: no report"),
+    REPORT_DIR,
 ]
 
 
@@ -49,7 +49,6 @@ def validate(step: rt.Step) -> None:
                           param="datagroup-action")
     if bool(p.pdt_model) != bool(p.pdt_views):
         raise rt.BadInput("params 'pdt-model' and 'pdt-views' go together: give both or neither", param="pdt-views")
-    warming.check_concurrency(p.concurrency)
     if not (p.datagroups or p.pdt_views or p.dashboard_ids):
         raise rt.BadInput("nothing to refresh: give datagroups, pdt-model with pdt-views, or dashboard-ids")
 

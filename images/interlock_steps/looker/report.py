@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from interlock_steps.runtime import BadInput
+from interlock_steps.runtime import param
 
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 # Entries kept of any list put in a result: all results of a step share Tekton's 4096-byte
@@ -47,14 +47,21 @@ def too_many(failed: int, total: int, rule: str) -> bool:
     return failed > int(rule)
 
 
+def report_dir(text: str) -> str:
+    """Param parser for `report-dir`: checked when the step starts, not after everything changed."""
+    if not Path(text).is_dir():
+        raise ValueError("not a directory (bind the report workspace, or leave the param empty)")
+    return text
+
+
+REPORT_DIR = param("report-dir", report_dir, default="", help="bound report workspace path; empty: no report")
+
+
 def write_report(directory: str, filename: str, report: dict[str, Any], log) -> str | None:
-    """Write the full report as JSON into the bound workspace; None when it is not bound."""
+    """Write the full report as JSON into the bound workspace (checked by `report_dir`); None when unbound."""
     if not directory:
         return None
-    folder = Path(directory)
-    if not folder.is_dir():
-        raise BadInput(f"param 'report-dir': {directory} is not a directory", param="report-dir")
-    path = folder / filename
+    path = Path(directory) / filename
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     tmp.replace(path)

@@ -14,7 +14,7 @@ import json
 from interlock_steps import runtime as rt
 
 from .client import connect
-from .report import fail_on, too_many, write_report
+from .report import REPORT_DIR, fail_on, too_many, write_report
 
 SEVERITIES = ["info", "warning", "error", "fatal"]
 CONTENT_KINDS = ["look", "dashboard", "dashboard_element", "dashboard_filter", "scheduled_plan", "alert",
@@ -26,7 +26,7 @@ PARAMS = [
     rt.param("content", rt.boolean, default=True, help="run content validation"),
     rt.param("allow", rt.string_list, default=[], help="patterns of known errors to ignore"),
     rt.param("fail-on", fail_on, default="any", help="any, none or a count of counted errors to tolerate"),
-    rt.param("report-dir", default="", help="bound report workspace path; empty: no report"),
+    REPORT_DIR,
 ]
 
 
