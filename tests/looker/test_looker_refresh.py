@@ -31,13 +31,36 @@ def test_refresh_runs_data_before_warming_and_reports_counts(run_step, looker, m
 
 
 def test_dashboard_default_filters_are_applied_to_listening_tiles(run_step, looker):
+    looker.state.dashboards["7"].filters[0].default_value = "30 days"  # the saved query says 7 days
     run = run_step(refresh, "--dashboard-ids", "7", report="yes")
     assert run.code == 0, run.log
-    created = [c for c in looker.calls if c.operation == "create_query"]
-    assert len(created) == 1 and created[0].body["filters"] == {"orders.created_date": "7 days"}
+    [created] = [c for c in looker.calls if c.operation == "create_query"]
+    assert created.body["filters"] == {"orders.created_date": "30 days"}
     tile = next(t for t in run.report["tiles"] if t["element"] == "201")
-    assert tile["filters"] == {"orders.created_date": "7 days"}
-    assert tile["query_id"] != "101" or created[0].body["filters"] == looker.state.queries["101"].filters
+    filtered = next(q for q in looker.state.queries.values() if q.filters == {"orders.created_date": "30 days"})
+    assert (tile["filters"], tile["query_id"]) == ({"orders.created_date": "30 days"}, filtered.id)
+    assert filtered.id != "101" and filtered.fields == looker.state.queries["101"].fields
+    assert sorted(c.body["query_id"] for c in looker.calls_to("create_query_task")) == sorted([filtered.id, "102"])
+
+
+def test_a_default_equal_to_the_saved_filter_reuses_the_saved_query(run_step, looker):
+    # Looker returns the existing query for an identical create_query: the tile runs query 101.
+    run = run_step(refresh, "--dashboard-ids", "7", report="yes")
+    assert run.code == 0, run.log
+    tile = next(t for t in run.report["tiles"] if t["element"] == "201")
+    assert (tile["filters"], tile["query_id"]) == ({"orders.created_date": "7 days"}, "101")
+
+
+def test_warming_never_has_more_queries_in_flight_than_the_concurrency(run_step, looker):
+    # 12 queries of 0.5 s at concurrency 3: the fake sees at most 3 at once, and does see 3
+    # (the three creates of the first batch go out together, long before any query ends).
+    board = [looker.state.element(f"tile {i}", query_id=looker.state.add_query(
+        "ecommerce", "orders", fields=[f"orders.f{i}"], runtime=0.5).id) for i in range(12)]
+    looker.state.add_dashboard("800", "Busy", elements=board)
+    run = run_step(refresh, "--dashboard-ids", "800", "--concurrency", "3")
+    assert run.code == 0, run.log
+    assert run.results["queries-run"] == "12"
+    assert looker.state.runner.peak_in_flight == {"1": 3}
 
 
 def test_reset_sets_stale_before(run_step, looker):
@@ -110,10 +133,12 @@ def test_server_errors_are_retried(run_step, looker):
 
 
 def test_token_expiry_mid_run_logs_in_again(run_step, looker):
-    looker.faults.tokens.max_calls = 3  # the token dies after 3 calls, long before it said it would
-    run = run_step(refresh, *FULL)
+    looker.faults.tokens.max_calls = 2  # the token dies after 2 calls, long before it said it would
+    run = run_step(refresh, "--datagroups", "11,12")
     assert run.code == 0, run.log
-    assert looker.operations().count("login") >= 2
+    assert [(c.operation, c.status) for c in looker.calls] == [
+        ("login", 200), ("all_datagroups", 200), ("update_datagroup", 200),
+        ("update_datagroup", 401), ("login", 200), ("update_datagroup", 200)]
 
 
 def test_wrong_credentials_say_the_login_failed_and_what_to_check(run_step, looker, monkeypatch, mutations):
