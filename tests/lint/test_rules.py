@@ -42,6 +42,7 @@ CASES = [
     ("result-never-written", "pipeline-result-never-written.yaml", None, "spec.results[0].value", 11),
     ("duplicate-step", "duplicate-step.yaml", None, "spec.steps[1].name", 20),
     ("param-in-script", "param-in-script.yaml", None, "spec.steps[0].script", 23),
+    ("param-in-script", "param-in-script-brackets.yaml", None, "spec.steps[0].script", 23),  # $(params["who"])
     ("name-mismatch", "name-mismatch/", TASK, "metadata.name", 4),
     ("version-mismatch", "version-mismatch/", TASK, 'metadata.labels["app.kubernetes.io/version"]', 6),
     ("missing-annotation", "missing-annotation/", TASK, 'metadata.annotations["tekton.dev/platforms"]', 7),
@@ -134,6 +135,7 @@ STEP_ACTION = FIXTURES / "clean" / "stepactions" / "hello-step" / "0.1" / "hello
     ("value: $(params.who)", "value: $(params.whom)", ("undeclared-param", "spec.env[0].value", 26)),
     ("$(step.results.greeting.path)", "/tmp/out", ("result-never-written", "spec.results[0]", 21)),
     ('"$WHO" >', '"$(params.who)" >', ("param-in-script", "spec.script", 38)),
+    ('"$WHO" >', "\"$(params['who'])\" >", ("param-in-script", "spec.script", 38)),
     ("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true",
      ("security-context", "spec.securityContext.allowPrivilegeEscalation", 31)),
     ("base@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "base:latest",
