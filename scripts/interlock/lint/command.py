@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from interlock import paths
-from interlock.lint import engine, findings, tekton_lint
+from interlock import catalog, paths
+from interlock.lint import engine, findings, rules, tekton_lint
 from interlock.lint.findings import Finding
 from interlock.lint.yaml_loader import Document, format_path
 
@@ -18,6 +18,29 @@ def _locate(finding: Finding, parsed: dict[str, Document]) -> Finding:
     doc = parsed.get(finding.file)
     key = doc.key_at(finding.line) if doc and not finding.path else None
     return dataclasses.replace(finding, path=format_path(key)) if key else finding
+
+
+def _referenced(parsed: dict[str, Document], names: dict[Path, str], root: Path) -> set[Path]:
+    """The catalog Tasks and Pipelines that the given documents refer to by name (taskRef,
+    pipelineRef), and the Tasks those Pipelines refer to: tekton-lint's context."""
+    found: set[Path] = set()
+    pending = [parsed[name].data for name in names.values() if isinstance(parsed[name].data, dict)]
+    while pending:
+        spec = rules.as_dict(pending.pop().get("spec"))
+        pipeline = rules.as_dict(spec.get("pipelineSpec")) or spec
+        refs = [("Task", spec.get("taskRef")), ("Pipeline", spec.get("pipelineRef"))]
+        refs += [("Task", t.get("taskRef")) for s in ("tasks", "finally")
+                 for t in rules.as_list(pipeline.get(s)) if isinstance(t, dict)]
+        for kind, ref in refs:
+            name = rules.as_dict(ref).get("name")
+            resource = catalog.find(kind, name, root=root) if isinstance(name, str) and "resolver" not in ref else None
+            if resource is not None and resource.path.resolve() not in found:
+                found.add(resource.path.resolve())
+                try:
+                    pending.append(resource.doc)
+                except catalog.CatalogError:
+                    pass  # its own lint reports why
+    return found
 
 
 @click.command()
@@ -44,7 +67,7 @@ def lint(files: tuple[Path, ...], root: Path | None, fmt: str, second_opinion: b
         clean = {t.path.resolve(): engine.display(t.path, root) for t in targets}
         clean = {p: name for p, name in clean.items() if name in parsed and name not in unknown}
         try:
-            found += [_locate(f, parsed) for f in tekton_lint.run(clean)]
+            found += [_locate(f, parsed) for f in tekton_lint.run(clean, _referenced(parsed, clean, root))]
         except tekton_lint.Unavailable as e:
             found.append(Finding("(tekton-lint)", 0, "", "tekton-lint", "warning", f"{e}; second opinion skipped",
                                  "run `bash scripts/setup.sh` (or pass --no-tekton-lint)"))

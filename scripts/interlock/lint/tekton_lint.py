@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from interlock import paths
@@ -21,14 +22,20 @@ from interlock.lint.findings import Finding
 BINARY = paths.ROOT / ".tools" / "node" / "node_modules" / ".bin" / "tekton-lint"
 CONFIG = Path(__file__).resolve().parent / "tektonlintrc.yaml"
 _AT_PATH = re.compile(r" at \.([A-Za-z0-9_.\[\]-]+)")
+# What it prints (exit 1, no JSON) when given no Task, Pipeline or other definition to check.
+NOTHING_TO_CHECK = "No tekton definitions can be found"
 
 
 class Unavailable(Exception):
     """tekton-lint cannot run here; the message says why and how to fix it."""
 
 
-def run(files: dict[Path, str], timeout: float = 120) -> list[Finding]:
-    """Findings for files (absolute path -> name to print); Unavailable if it cannot run."""
+def run(files: dict[Path, str], context: Iterable[Path] = (), timeout: float = 120) -> list[Finding]:
+    """Findings for files (absolute path -> name to print); Unavailable if it cannot run.
+
+    `context` files (the catalog Tasks and Pipelines the files refer to by name) are linted
+    along, so a Pipeline linted alone does not read as referring to a missing Task, but their
+    own findings are not reported."""
     if not files:
         return []
     if not BINARY.exists():
@@ -38,19 +45,22 @@ def run(files: dict[Path, str], timeout: float = 120) -> list[Finding]:
     with tempfile.TemporaryDirectory(prefix="tekton-lint-") as cache:
         # its cache of external tasks would go to ~/.tekton-lint; keep runs side-effect free
         env = {**os.environ, "TL_CACHE_DIR": cache, "FORCE_COLOR": "0"}
-        cmd = [str(BINARY), "--format", "json", "--color", "false", "--config", str(CONFIG), *map(str, files)]
+        extra = sorted({str(p) for p in context} - {str(p) for p in files})
+        cmd = [str(BINARY), "--format", "json", "--color", "false", "--config", str(CONFIG), *map(str, files), *extra]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cache)
         except subprocess.TimeoutExpired:
             raise Unavailable(f"tekton-lint did not finish in {timeout:.0f}s") from None
     reported = _json_line(proc.stdout)
+    if reported is None and NOTHING_TO_CHECK in proc.stdout + proc.stderr:
+        return []  # only TaskRuns/PipelineRuns (a sample linted alone): tekton-lint checks definitions
     if reported is None:
         detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise Unavailable(f"tekton-lint exited {proc.returncode} without JSON output: {detail[0][:200]}")
     by_path = {str(p): name for p, name in files.items()}
     out = []
     for item in reported:
-        if _misunderstood(item):
+        if _misunderstood(item) or str(item.get("path")) not in by_path:
             continue
         loc = item.get("loc") or {}
         message = str(item.get("message", "")).strip()
