@@ -35,6 +35,16 @@ def load_yaml(path: Path) -> dict:
     return docs[0]
 
 
+def mappings(value: object) -> list[dict]:
+    """The mappings in a list (`spec.params`, `results`, …), skipping anything else: a broken
+    entry is lint's to report (rule `schema`); documenting and indexing go on without it."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass
 class Resource:
     """One version of a Task or Pipeline in the catalog."""

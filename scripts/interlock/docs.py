@@ -14,7 +14,7 @@ END = "<!-- END interlock:reference -->"
 
 
 def _cell(value) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
     return " ".join(str(text).split()).replace("|", "\\|") or " "
 
 
@@ -27,17 +27,18 @@ def _table(title: str, header: list[str], rows: list[list]) -> list[str]:
 
 
 def render(doc: dict) -> str:
-    """The generated Markdown for one Task or Pipeline document (without the markers)."""
-    spec = doc.get("spec") or {}
+    """The generated Markdown for one Task or Pipeline document (without the markers); entries
+    that are not mappings are left out (lint reports them)."""
+    spec = catalog.mapping(doc.get("spec"))
     params = [[f"`{p.get('name')}`", p.get("type", "string"),
                "required" if "default" not in p else f"`{_cell(p['default'])}`",
-               p.get("description", "")] for p in spec.get("params") or []]
+               p.get("description", "")] for p in catalog.mappings(spec.get("params"))]
     results = [[f"`{r.get('name')}`", r.get("type", "string"), r.get("description", "")]
-               for r in spec.get("results") or []]
+               for r in catalog.mappings(spec.get("results"))]
     workspaces = [[f"`{w.get('name')}`",
                    "optional" if w.get("optional") else "required",
                    "read-only" if w.get("readOnly") else "read-write",
-                   w.get("description", "")] for w in spec.get("workspaces") or []]
+                   w.get("description", "")] for w in catalog.mappings(spec.get("workspaces"))]
     lines = _table("Parameters", ["name", "type", "default", "description"], params)
     lines += _table("Results", ["name", "type", "description"], results)
     lines += _table("Workspaces", ["name", "binding", "access", "description"], workspaces)
