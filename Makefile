@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 INTERLOCK := $(BIN)/interlock
-export CONTAINERS_CONF ?= $(CURDIR)/scripts/containers.conf
+export CONTAINERS_CONF ?= $(CURDIR)/scripts/interlock/containers.conf
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help setup demo test lint check images bench lock

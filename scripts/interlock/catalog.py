@@ -54,6 +54,7 @@ class Resource:
     version: str
     folder: Path
     _doc: dict | None = field(default=None, repr=False)
+    root: Path | None = None  # the catalog it belongs to (default: this process's catalog)
 
     @property
     def path(self) -> Path:
@@ -65,8 +66,8 @@ class Resource:
 
     @property
     def relpath(self) -> str:
-        return self.path.relative_to(paths.ROOT).as_posix() if self.path.is_relative_to(paths.ROOT) \
-            else self.path.as_posix()
+        root = self.root or paths.ROOT
+        return self.path.relative_to(root).as_posix() if self.path.is_relative_to(root) else self.path.as_posix()
 
     @property
     def doc(self) -> dict:
@@ -80,14 +81,14 @@ def _version_key(v: str) -> tuple[int, ...]:
 
 
 def resources(root: Path | None = None) -> list[Resource]:
-    """Every Task and Pipeline version under root (default: the repository), sorted."""
+    """Every Task and Pipeline version under root (default: this process's catalog), sorted."""
     root = Path(root or paths.ROOT)
     found = []
     for kind, folder in KIND_FOLDERS.items():
         for version_dir in sorted((root / folder).glob("*/*/")):
             name, version = version_dir.parent.name, version_dir.name
             if (version_dir / f"{name}.yaml").exists():
-                found.append(Resource(kind, name, version, version_dir))
+                found.append(Resource(kind, name, version, version_dir, root=root))
     return sorted(found, key=lambda r: (r.kind, r.name, _version_key(r.version)))
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from interlock.paths import ROOT
-from interlock.settings import settings
+from interlock.paths import SOURCE
+from interlock.images.spec import SPECS
 from tests.fakes.looker import FakeLooker
 
 INTERLOCK = str(Path(sys.executable).parent / "interlock")
@@ -23,7 +23,7 @@ INTERLOCK = str(Path(sys.executable).parent / "interlock")
 def looker_image() -> str:
     if not shutil.which("podman"):
         pytest.skip("podman is not installed: run `make setup`")
-    image = f"localhost/interlock/looker:{settings()['version']}"
+    image = SPECS["looker"].ref
     subprocess.run([INTERLOCK, "images", "build", "looker"], check=True, capture_output=True)
     return image
 
@@ -62,7 +62,7 @@ def run_task(tmp_path, looker_image):
                 "--image-map", f"localhost/interlock/looker={looker_image}"]
         for name, folder in (workspaces or {}).items():
             args += ["-w", f"{name}={folder}"]
-        proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=300)
+        proc = subprocess.run(args, capture_output=True, text=True, cwd=SOURCE, timeout=300)
         return TaskRunResult(proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {}, proc.stderr)
     return run
 

@@ -38,7 +38,7 @@ def _warm_once(concurrency: int, folder: Path) -> tuple[float, float, int]:
     from interlock_steps.looker import refresh
 
     fake = subprocess.Popen([sys.executable, "-m", "tests.fakes.looker", "--scenario", str(_scenario(folder))],
-                            cwd=paths.ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            cwd=paths.SOURCE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         url = fake.stdout.readline().strip()
         os.environ.update({"LOOKERSDK_BASE_URL": url, "LOOKERSDK_CLIENT_ID": "bench-id",

@@ -19,7 +19,10 @@ from pathlib import Path
 from interlock import paths
 from interlock.lint.findings import Finding
 
-BINARY = paths.ROOT / ".tools" / "node" / "node_modules" / ".bin" / "tekton-lint"
+# Where `make setup` installs it in an Interlock checkout; elsewhere, a `tekton-lint` on PATH.
+BINARY = paths.SOURCE / ".tools" / "node" / "node_modules" / ".bin" / "tekton-lint"
+INSTALL_HINT = ("install it (`npm install -g @ibm/tekton-lint@1.1.0`, or `make setup` in an Interlock checkout), "
+                "or pass --no-tekton-lint")
 CONFIG = Path(__file__).resolve().parent / "tektonlintrc.yaml"
 _AT_PATH = re.compile(r" at \.([A-Za-z0-9_.\[\]-]+)")
 # What it prints (exit 1, no JSON) when given no Task, Pipeline or other definition to check.
@@ -38,15 +41,16 @@ def run(files: dict[Path, str], context: Iterable[Path] = (), timeout: float = 1
     own findings are not reported."""
     if not files:
         return []
-    if not BINARY.exists():
-        raise Unavailable(f"tekton-lint is not installed at {BINARY}")
+    binary = str(BINARY) if BINARY.exists() else shutil.which("tekton-lint")
+    if binary is None:
+        raise Unavailable(f"tekton-lint is not installed (not at {BINARY}, not on PATH)")
     if shutil.which("node") is None:
         raise Unavailable("node is not on PATH")
     with tempfile.TemporaryDirectory(prefix="tekton-lint-") as cache:
         # its cache of external tasks would go to ~/.tekton-lint; keep runs side-effect free
         env = {**os.environ, "TL_CACHE_DIR": cache, "FORCE_COLOR": "0"}
         extra = sorted({str(p) for p in context} - {str(p) for p in files})
-        cmd = [str(BINARY), "--format", "json", "--color", "false", "--config", str(CONFIG), *map(str, files), *extra]
+        cmd = [binary, "--format", "json", "--color", "false", "--config", str(CONFIG), *map(str, files), *extra]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cache)
         except subprocess.TimeoutExpired:

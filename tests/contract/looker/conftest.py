@@ -9,12 +9,12 @@ import looker_sdk
 import pytest
 from looker_sdk.sdk.api40.methods import Looker40SDK
 
-from interlock.paths import REFERENCE, ROOT
+from interlock.paths import REFERENCE, SOURCE
 
 # `tests.fakes` must resolve to this repository's tests/ even under a bare `pytest` (which does
 # not put the root on sys.path); looker-sdk also installs a stray top-level `tests` package.
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+if str(SOURCE) not in sys.path:
+    sys.path.insert(0, str(SOURCE))
 
 from tests.fakes.looker import FakeLooker, LookerSpec, ManualClock  # noqa: E402
 from tests.fakes.looker.spec import SPEC_RELATIVE_PATH, reference_spec  # noqa: E402
