@@ -74,6 +74,7 @@ def test_standalone_server_prints_its_url_and_serves(tmp_path: Path) -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+    assert json.loads(process.stdout.read().splitlines()[-1]) == {"calls": 3, "violations": 0, "peak_in_flight": 0}
 
 
 def test_standalone_rejects_a_bad_fault_clearly() -> None:
