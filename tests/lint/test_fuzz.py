@@ -10,13 +10,14 @@ import random
 import shutil
 import traceback
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
 from click.testing import CliRunner
 
 from interlock.lint.command import lint
+from tests.lint.test_robustness import _paths
 
 ROOT = Path(__file__).parents[2]
 CATALOG_FILES = sorted(p for p in (ROOT / "tasks").glob("*/*/*.yaml")) + \
@@ -25,16 +26,6 @@ MUTATIONS_PER_FILE = 300
 SEED = 20261128
 ODD: list[Any] = [None, 0, -1, 3.5, True, "", "text", "$(params.", "$(params.nope)", "ü\u2028", [], ["x"], [None],
                   [1, 2], {}, {"name": 1}, {"name": None}, {"x": {"y": []}}, "0" * 300]
-
-
-def _paths(node: Any, at: tuple = ()) -> Iterator[tuple]:
-    yield at
-    if isinstance(node, dict):
-        for k, v in node.items():
-            yield from _paths(v, at + (k,))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            yield from _paths(v, at + (i,))
 
 
 def _mutate_data(doc: Any, rng: random.Random) -> Any:

@@ -4,8 +4,6 @@ package, not from the catalog (a team's catalog has no schemas, configs or Inter
 from __future__ import annotations
 
 import json
-import shutil
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -14,24 +12,12 @@ from interlock import paths
 from interlock.docs import docs
 from interlock.index import index
 from interlock.lint.command import lint
-
-CLEAN = Path(__file__).parent / "fixtures" / "clean"
-TEAM_PYPROJECT = """[project]
-name = "team-catalog"
-version = "2.3.0"
-
-[tool.interlock]
-git-url = "https://git.example.com/team/catalog.git"
-git-revision = "stable"
-bundle-repository = "registry.example.com/team/bundles"
-"""
-
+from tests.lint import team_catalog
 
 @pytest.fixture
 def team(tmp_path, monkeypatch):
     """A team's own catalog (no Interlock files in it), with a broken Task to be found."""
-    catalog = tmp_path / "team-repo"
-    shutil.copytree(CLEAN, catalog)
+    catalog = team_catalog.make(tmp_path / "team-repo", pyproject=False)
     broken = catalog / "tasks" / "hello" / "0.1" / "hello.yaml"
     broken.write_text(broken.read_text(encoding="utf-8").replace("steps:", "stepz:", 1), encoding="utf-8")
     monkeypatch.delenv(paths.ROOT_ENV, raising=False)
@@ -71,7 +57,7 @@ def test_outside_any_catalog_is_a_usage_error_not_interlocks_own_tasks(tmp_path,
 
 def test_docs_and_index_act_on_the_current_catalog(team, monkeypatch):
     (team / "tasks" / "hello" / "0.1" / "hello.yaml").write_text(
-        (CLEAN / "tasks" / "hello" / "0.1" / "hello.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+        (team_catalog.CLEAN / "tasks" / "hello" / "0.1" / "hello.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     readme = team / "tasks" / "hello" / "0.1" / "README.md"
     readme.write_text("# hello\n", encoding="utf-8")
     monkeypatch.chdir(team / "tasks")
@@ -80,7 +66,7 @@ def test_docs_and_index_act_on_the_current_catalog(team, monkeypatch):
     missing = CliRunner().invoke(index, [])
     assert missing.exit_code == 1
     assert "pyproject.toml: version, git-url, git-revision, bundle-repository not set" in missing.output
-    (team / "pyproject.toml").write_text(TEAM_PYPROJECT, encoding="utf-8")
+    (team / "pyproject.toml").write_text(team_catalog.PYPROJECT, encoding="utf-8")
     assert CliRunner().invoke(index, []).exit_code == 0
     written = (team / "catalog.yaml").read_text(encoding="utf-8")
     assert "catalogVersion: 2.3.0" in written and "git.example.com/team/catalog.git" in written
@@ -91,7 +77,7 @@ def test_docs_and_index_act_on_the_current_catalog(team, monkeypatch):
 def test_the_catalogs_own_yamllint_config_wins_over_interlocks(team, monkeypatch):
     monkeypatch.chdir(team)
     (team / "tasks" / "hello" / "0.1" / "hello.yaml").write_text(
-        (CLEAN / "tasks" / "hello" / "0.1" / "hello.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+        (team_catalog.CLEAN / "tasks" / "hello" / "0.1" / "hello.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     assert _lint() == (0, [])
     (team / ".yamllint").write_text("extends: default\nrules:\n  document-start: disable\n  line-length: {max: 40}\n")
     code, findings = _lint()

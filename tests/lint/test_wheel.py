@@ -20,18 +20,7 @@ from pathlib import Path
 import pytest
 
 from interlock import paths
-
-CLEAN = Path(__file__).parent / "fixtures" / "clean"
-TEAM_PYPROJECT = """[project]
-name = "team-catalog"
-version = "1.4.0"
-
-[tool.interlock]
-git-url = "https://git.example.com/team/catalog.git"
-git-revision = "main"
-bundle-repository = "registry.example.com/team/bundles"
-"""
-
+from tests.lint import team_catalog
 
 def _run(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess[str]:
     # Nothing of the checkout reaches the installed tool: not the dev venv on PATH, not a root.
@@ -67,10 +56,7 @@ def installed(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def team(tmp_path) -> Path:
-    catalog = tmp_path / "team-repo"
-    shutil.copytree(CLEAN, catalog)
-    (catalog / "pyproject.toml").write_text(TEAM_PYPROJECT, encoding="utf-8")
-    return catalog
+    return team_catalog.make(tmp_path / "team-repo")
 
 
 def test_the_wheel_carries_the_tools_own_files(installed, team):
