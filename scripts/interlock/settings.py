@@ -23,8 +23,10 @@ def settings(root: Path | None = None) -> dict:
     path = Path(root or paths.ROOT) / "pyproject.toml"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        data = {}
     except (OSError, tomllib.TOMLDecodeError) as error:
-        data = {"error": error}
+        raise SettingsMissing(f"{path}: cannot read it: {error}") from None
     found = {"version": (data.get("project") or {}).get("version"), **(data.get("tool") or {}).get("interlock", {})}
     missing = [key for key in ("version", *KEYS) if not found.get(key)]
     if missing:

@@ -96,8 +96,9 @@ def resolve(client: LookerClient, model: str, views: list[str]) -> list[str]:
     known = {name for name in dot_nodes(graph.graph_text or "") if "." not in name}
     unknown = [v for v in dict.fromkeys(views) if v not in known]
     if unknown:
+        shown = ", ".join(sorted(known)[:20]) + (f", … ({len(known)} in all)" if len(known) > 20 else "")
         raise BadInput(f"param 'pdt-views': model {model!r} has no derived table {', '.join(unknown)}; "
-                       f"known: {', '.join(sorted(known)) or 'none'}", param="pdt-views")
+                       f"known: {shown or 'none'}", param="pdt-views")
     return list(dict.fromkeys(views))
 
 

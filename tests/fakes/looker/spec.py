@@ -113,10 +113,6 @@ class LookerSpec:
         except FileNotFoundError as exc:
             raise FileNotFoundError(f"Looker OpenAPI document not found: {path}") from exc
 
-    @classmethod
-    def from_reference(cls, reference_root: Path, strict: bool = True) -> "LookerSpec":
-        return cls(reference_root / SPEC_RELATIVE_PATH, strict=strict)
-
     @cached_property
     def operations(self) -> dict[str, Operation]:
         found: dict[str, Operation] = {}
