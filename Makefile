@@ -4,8 +4,11 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 INTERLOCK := $(BIN)/interlock
-export CONTAINERS_CONF ?= $(CURDIR)/scripts/containers.conf
+export CONTAINERS_CONF ?= $(CURDIR)/scripts/interlock/containers.conf
 export PYTHONDONTWRITEBYTECODE := 1
+# Tests that check against ../shared/reference (upstream specs) fail rather than skip when it is
+# missing; `make test REQUIRE_REFERENCE=` lets them skip (a clone without it).
+REQUIRE_REFERENCE ?= 1
 
 .PHONY: help setup demo test lint check images bench lock publish registry e2e-plan
 help:  ## list the verbs
@@ -33,7 +36,7 @@ test: setup  ## everything: lint, drift checks, images, unit/contract/task/pipel
 	@$(INTERLOCK) stepactions --check
 	@$(INTERLOCK) versions
 	@$(INTERLOCK) images build
-	@INTERLOCK_REQUIRE_REFERENCE=1 $(BIN)/python -m pytest  # ../shared/reference missing: fail, not skip
+	@INTERLOCK_REQUIRE_REFERENCE=$(REQUIRE_REFERENCE) $(BIN)/python -m pytest
 
 demo: setup  ## build the images and run looker-refresh locally against the fake Looker
 	@$(BIN)/python -m interlock.demo

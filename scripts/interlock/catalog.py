@@ -29,6 +29,16 @@ def load_yaml(path: Path) -> dict:
     return doc.data
 
 
+def mappings(value: object) -> list[dict]:
+    """The mappings in a list (`spec.params`, `results`, …), skipping anything else: a broken
+    entry is lint's to report (rule `schema`); documenting and indexing go on without it."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 @dataclass
 class Resource:
     """One version of a Task or Pipeline in the catalog."""
@@ -38,6 +48,7 @@ class Resource:
     version: str
     folder: Path
     _doc: dict | None = field(default=None, repr=False)
+    root: Path | None = None  # the catalog it belongs to (default: this process's catalog)
 
     @property
     def path(self) -> Path:
@@ -49,8 +60,8 @@ class Resource:
 
     @property
     def relpath(self) -> str:
-        return self.path.relative_to(paths.ROOT).as_posix() if self.path.is_relative_to(paths.ROOT) \
-            else self.path.as_posix()
+        root = self.root or paths.ROOT
+        return self.path.relative_to(root).as_posix() if self.path.is_relative_to(root) else self.path.as_posix()
 
     @property
     def doc(self) -> dict:
@@ -64,14 +75,14 @@ def version_key(v: str) -> tuple[int, ...]:
 
 
 def resources(root: Path | None = None) -> list[Resource]:
-    """Every Task and Pipeline version under root (default: the repository), sorted."""
+    """Every Task and Pipeline version under root (default: this process's catalog), sorted."""
     root = Path(root or paths.ROOT)
     found = []
     for kind, folder in KIND_FOLDERS.items():
         for version_dir in sorted((root / folder).glob("*/*/")):
             name, version = version_dir.parent.name, version_dir.name
             if (version_dir / f"{name}.yaml").exists():
-                found.append(Resource(kind, name, version, version_dir))
+                found.append(Resource(kind, name, version, version_dir, root=root))
     return sorted(found, key=lambda r: (r.kind, r.name, version_key(r.version)))
 
 

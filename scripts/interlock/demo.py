@@ -15,7 +15,7 @@ import textwrap
 from pathlib import Path
 
 from interlock import paths
-from interlock.settings import settings
+from interlock.images.spec import SPECS
 
 TASKRUN = textwrap.dedent("""\
     apiVersion: tekton.dev/v1
@@ -43,7 +43,7 @@ def main() -> int:
     interlock = str(Path(sys.executable).parent / "interlock")
     say("building the step images (base, looker); cached layers make this quick after the first time")
     subprocess.run([interlock, "images", "build", "looker"], check=True)
-    sys.path.insert(0, str(paths.ROOT))  # the fake Looker is a test fixture, not part of the package
+    sys.path.insert(0, str(paths.SOURCE))  # the fake Looker is a test fixture, not part of the package
     from tests.fakes.looker import FakeLooker
 
     with FakeLooker() as looker, tempfile.TemporaryDirectory(prefix="interlock-demo-") as tmp:
@@ -57,7 +57,7 @@ def main() -> int:
         report.chmod(0o777)  # the step runs as uid 65532
         taskrun = Path(tmp, "taskrun.yaml")
         taskrun.write_text(TASKRUN % {"url": looker.url})
-        image = f"localhost/interlock/looker:{settings()['version']}"
+        image = SPECS["looker"].ref
         say("interlock run looker-refresh (real Task YAML, real image, --network host to reach the fake)")
         proc = subprocess.run([interlock, "run", str(taskrun), "--network", "host",
                                "--secret", f"looker-credentials={secret}", "-w", f"report={report}",
@@ -68,7 +68,9 @@ def main() -> int:
         path = report / "looker-refresh.json"
         if path.exists():
             say(f"report written to the report workspace: summary = {json.loads(path.read_text())['summary']}")
-        return proc.returncode
+        for violation in looker.spec_violations:  # the fake checks every exchange against Looker's OpenAPI document
+            say(f"outside Looker's API: {violation.operation} {violation.status}: {'; '.join(violation.problems[:3])}")
+        return proc.returncode or (1 if looker.spec_violations else 0)
 
 
 def _squash(ops: list[str]) -> list[str]:

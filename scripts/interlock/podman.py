@@ -11,9 +11,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from interlock.paths import ROOT
+from interlock.paths import PACKAGE
 
-CONF = ROOT / "scripts" / "containers.conf"
+CONF = PACKAGE / "containers.conf"  # the tool's own, shipped in the package
 
 
 class PodmanError(RuntimeError):

@@ -141,9 +141,10 @@ def test_integration_containerfile_builds_on_another_python_base(base, tmp_path)
     (tmp_path / "Containerfile").write_text(REGISTRY_LIKE.format(base=base[0].pinned))
     other = "localhost/interlock-test/registry-like:1"
     looker = "localhost/interlock-test/looker-on-registry-like:1"
-    podman("build", "--quiet", "--pull=never", "-t", other, str(tmp_path), timeout=300)
+    # --layers=false: no intermediate images (the install stage alone is ~200 MB) outlive the test
+    podman("build", "--quiet", "--pull=never", "--layers=false", "-t", other, str(tmp_path), timeout=300)
     try:
-        podman("build", "--quiet", "--pull=never", "--build-arg", f"BASE={other}",
+        podman("build", "--quiet", "--pull=never", "--layers=false", "--build-arg", f"BASE={other}",
                "-f", str(SPECS["looker"].containerfile), "-t", looker, str(BUILD / "wheels" / "looker"),
                timeout=600)
         out = _run(looker, "python3", "-c",

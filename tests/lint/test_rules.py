@@ -41,7 +41,9 @@ CASES = [
     ("result-never-written", "result-never-written.yaml", None, "spec.results[1]", 9),
     ("result-never-written", "pipeline-result-never-written.yaml", None, "spec.results[0].value", 11),
     ("duplicate-step", "duplicate-step.yaml", None, "spec.steps[1].name", 20),
+    ("duration", "duration.yaml", None, "spec.steps[0].timeout", 19),
     ("param-in-script", "param-in-script.yaml", None, "spec.steps[0].script", 23),
+    ("param-in-script", "param-in-script-brackets.yaml", None, "spec.steps[0].script", 23),  # $(params["who"])
     ("name-mismatch", "name-mismatch/", TASK, "metadata.name", 4),
     ("version-mismatch", "version-mismatch/", TASK, 'metadata.labels["app.kubernetes.io/version"]', 6),
     ("missing-annotation", "missing-annotation/", TASK, 'metadata.annotations["tekton.dev/platforms"]', 7),
@@ -137,6 +139,7 @@ STEP_ACTION = FIXTURES / "clean" / "stepactions" / "hello-step" / "0.1" / "hello
     ("value: $(params.who)", "value: $(params.whom)", ("undeclared-param", "spec.env[0].value", 35)),
     ("$(step.results.greeting.path)", "/tmp/out", ("result-never-written", "spec.results[0]", 30)),
     ('"$WHO" >', '"$(params.who)" >', ("param-in-script", "spec.script", 47)),
+    ('"$WHO" >', "\"$(params['who'])\" >", ("param-in-script", "spec.script", 47)),
     ("allowPrivilegeEscalation: false", "allowPrivilegeEscalation: true",
      ("security-context", "spec.securityContext.allowPrivilegeEscalation", 40)),
     ("base@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "base:latest",
@@ -190,3 +193,47 @@ def test_task_of_the_wrong_kind_for_its_folder(tmp_path):
     code, findings = run_lint("--root", str(tmp_path))
     assert code == 1
     assert [(f["rule"], f["path"], f["hint"]) for f in findings] == [("unknown-kind", "kind", "move it to tasks/")]
+
+
+TIMEOUTS = {  # every duration field of every kind, with a value Go's time.ParseDuration refuses
+    "Task step": ("Task", {"steps": [{"name": "s", "image": "i", "timeout": "notaduration"}]},
+                  "spec.steps[0].timeout"),
+    "Pipeline task": ("Pipeline", {"tasks": [{"name": "t", "taskRef": {"name": "x"}, "timeout": "soon"}]},
+                      "spec.tasks[0].timeout"),
+    "Pipeline finally": ("Pipeline", {"tasks": [{"name": "t", "taskRef": {"name": "x"}}],
+                                      "finally": [{"name": "f", "taskRef": {"name": "x"}, "timeout": "1d"}]},
+                         "spec.finally[0].timeout"),
+    "inline taskSpec step": ("Pipeline", {"tasks": [{"name": "t", "taskSpec": {"steps": [
+        {"name": "s", "image": "i", "timeout": "10 minutes"}]}}]}, "spec.tasks[0].taskSpec.steps[0].timeout"),
+    "TaskRun": ("TaskRun", {"taskRef": {"name": "x"}, "timeout": "1h30"}, "spec.timeout"),
+    "PipelineRun timeouts.pipeline": ("PipelineRun", {"pipelineRef": {"name": "p"}, "timeouts": {"pipeline": "2days"}},
+                                      "spec.timeouts.pipeline"),
+    "PipelineRun timeouts.tasks": ("PipelineRun", {"pipelineRef": {"name": "p"}, "timeouts": {"tasks": "-5m"}},
+                                   "spec.timeouts.tasks"),
+    "PipelineRun timeouts.finally": ("PipelineRun", {"pipelineRef": {"name": "p"}, "timeouts": {"finally": "."}},
+                                     "spec.timeouts.finally"),
+    "taskRunSpecs": ("PipelineRun", {"pipelineRef": {"name": "p"},
+                                     "taskRunSpecs": [{"pipelineTaskName": "t", "timeout": "5 s"}]},
+                     "spec.taskRunSpecs[0].timeout"),
+}
+
+
+@pytest.mark.parametrize("case", TIMEOUTS, ids=list(TIMEOUTS))
+def test_every_duration_field_is_checked_with_go_grammar(tmp_path, case):
+    kind, spec, where = TIMEOUTS[case]
+    path = tmp_path / "doc.yaml"
+    path.write_text(json.dumps({"apiVersion": "tekton.dev/v1", "kind": kind, "metadata": {"name": "x"},
+                                "spec": spec}), encoding="utf-8")
+    _, findings = run_lint("--root", str(tmp_path), str(path))
+    assert [(f["rule"], f["path"]) for f in findings if f["rule"] in ("duration", "schema")] == [("duration", where)]
+    [finding] = [f for f in findings if f["rule"] == "duration"]
+    assert "is not a valid timeout" in finding["message"] and "90s" in finding["hint"]
+
+
+@pytest.mark.parametrize("value", ["0", "0s", "90s", "1h30m", "1.5h", "500ms", "+10m", ".5s"])
+def test_valid_durations_pass(tmp_path, value):
+    path = tmp_path / "doc.yaml"
+    path.write_text(json.dumps({"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": "x"},
+                                "spec": {"taskRef": {"name": "x"}, "timeout": value}}), encoding="utf-8")
+    _, findings = run_lint("--root", str(tmp_path), str(path))
+    assert [f for f in findings if f["rule"] in ("duration", "schema")] == []

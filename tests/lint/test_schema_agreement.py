@@ -10,6 +10,7 @@ from interlock import paths, schemas
 from interlock.lint import schema as lint_schema
 from interlock.lint.yaml_loader import Document
 from interlock.schemas.generate import PRESERVE, crd_schema
+from tests.reference import reference_or_skip
 
 Shape = dict[str, str]  # "spec.steps[].name" -> "string"
 
@@ -58,10 +59,7 @@ NOT_COMPARED = {"metadata", "status"}
 
 @pytest.fixture(scope="module")
 def reference():
-    folder = paths.REFERENCE / "tekton"
-    if not folder.is_dir():
-        pytest.skip(f"upstream Tekton CRDs not found at {folder} (set INTERLOCK_REFERENCE to a folder "
-                    "holding tekton/300-*.yaml); the schema-agreement check needs them")
+    reference_or_skip(paths.REFERENCE / "tekton", "the upstream Tekton CRDs (tekton/300-*.yaml)")
     return paths.REFERENCE
 
 

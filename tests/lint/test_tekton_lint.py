@@ -74,3 +74,25 @@ def test_resolver_refs_are_not_reported_as_missing_tasks(tmp_path):
         [str(tekton_lint.BINARY), "--format", "json", str(pipeline)], capture_output=True, text=True, cwd=tmp_path)
     assert "references task 'undefined'" in raw.stdout  # the upstream behaviour this works around
     assert _findings("--root", str(tmp_path), str(pipeline)) == (0, [])
+
+
+@installed
+def test_a_sample_linted_alone_gets_no_false_warning():
+    # tekton-lint checks definitions only; given a lone TaskRun it prints "No tekton definitions"
+    # and exits 1, which once read as "tekton-lint is not installed".
+    sample = FIXTURES / "clean" / "tasks" / "hello" / "0.1" / "samples" / "run.yaml"
+    assert _findings(str(sample)) == (0, [])
+    assert _findings("--root", str(FIXTURES / "clean"), str(sample)) == (0, [])
+
+
+@installed
+def test_a_pipeline_linted_alone_sees_the_catalog_tasks_it_refers_to(tmp_path):
+    (tmp_path / "tasks" / "hello" / "0.1").mkdir(parents=True)
+    (tmp_path / "tasks" / "hello" / "0.1" / "hello.yaml").write_text(
+        (FIXTURES / "tekton-lint" / "hello.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    pipeline = tmp_path / "greet.yaml"
+    pipeline.write_text((FIXTURES / "tekton-lint" / "greet.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    _, findings = _findings("--root", str(tmp_path), str(pipeline))
+    # the Task is found (no "cannot be found"), so the real finding shows: a param it does not declare
+    assert [(f["file"], f["message"].rsplit("(", 1)[-1]) for f in findings if f["rule"] == "tekton-lint"] == [
+        ("greet.yaml", "no-extra-param)")]

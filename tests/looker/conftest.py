@@ -26,10 +26,12 @@ class StepRun:
 
 @pytest.fixture
 def looker(monkeypatch):
+    """The fake Looker, checking every request and answer against the OpenAPI document."""
     with FakeLooker() as fake:
         for name, value in fake.sdk_env().items():
             monkeypatch.setenv(name, value)
         yield fake
+    fake.assert_clean()
 
 
 @pytest.fixture

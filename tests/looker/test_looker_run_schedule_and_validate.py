@@ -16,6 +16,19 @@ def test_run_schedule_by_id_and_datagroup(run_step, looker):
     assert len(run_ids) == 2 and len(looker.calls_to("scheduled_plan_run_once_by_id")) == 2
 
 
+def test_run_schedule_of_many_plans_lists_the_first_20_in_results(run_step, looker):
+    ids = [f"{i:024d}" for i in range(120)]  # long ids: 120 of them would overflow Tekton's 4096 bytes
+    for plan_id in ids:
+        plan = looker.state.add_scheduled_plan(plan_id, f"plan {plan_id}", "1", dashboard_id="7")
+        plan.datagroup, plan.crontab = "orders_datagroup", None
+    run = run_step(run_schedule, "--datagroup", "orders_datagroup")
+    assert run.code == 0, run.log[-500:]
+    assert len(looker.calls_to("scheduled_plan_run_once_by_id")) == 120
+    assert json.loads(run.results["plans"]) == ids[:20]
+    assert len(json.loads(run.results["run-ids"])) == 20
+    assert "120 plans: the results list the first 20" in run.log
+
+
 def test_run_schedule_unknown_plan_runs_nothing(run_step, looker, mutations):
     run = run_step(run_schedule, "--plan-ids", "31,999")
     assert run.code == 2 and "scheduled plan 999 does not exist" in run.lines[-1]["msg"]

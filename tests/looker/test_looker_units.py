@@ -1,10 +1,15 @@
-"""Pure logic of the Looker steps: PDT status parsing and the fail-on rule."""
+"""Pure logic of the Looker steps: PDT status parsing, the derived-table graph, the fail-on rule."""
 from __future__ import annotations
+
+from types import SimpleNamespace
 
 import pytest
 
-from interlock_steps.looker.pdt import UnreadableStatus, parse_status
+from interlock_steps.looker import pdt
+from interlock_steps.looker.client import LookerClient
+from interlock_steps.looker.pdt import UnreadableStatus, dot_nodes, parse_status
 from interlock_steps.looker.report import fail_on, too_many
+from interlock_steps.runtime import Deadline
 
 
 @pytest.mark.parametrize("text, status", [
@@ -34,3 +39,23 @@ def test_fail_on(rule, failed, total, breaks):
 def test_fail_on_rejects_nonsense():
     with pytest.raises(ValueError, match="any, none"):
         fail_on("sometimes")
+
+
+@pytest.mark.parametrize("text, nodes", [
+    # the shape Looker sends (digraph named after the model, one subgraph per PDT, dashed edges to tables)
+    ("digraph ecommerce {\n  subgraph {\n    <orders_rollup> -> <raw.orders> [style=dashed]\n  }\n"
+     "  subgraph {\n    <user_facts> -> <orders_rollup>\n  }\n}", {"orders_rollup", "raw.orders", "user_facts"}),
+    # quoted model/view names, graph attributes and a node without edges
+    ('digraph g {\n rankdir=LR; node [shape=box, label="x"];\n "m/view_a" -> "m/upstream"\n'
+     ' "m/view_a" -> "schema.table" [style=dashed]\n lonely;\n}', {"view_a", "upstream", "schema.table", "lonely"}),
+    ("", set()),
+    ("digraph empty_model {\n}", set()),
+])
+def test_dot_nodes(text, nodes):
+    assert dot_nodes(text) == nodes
+
+
+def test_a_start_answer_without_materialization_id_is_a_failed_build():
+    sdk = SimpleNamespace(start_pdt_build=lambda *a, **k: SimpleNamespace(materialization_id=None, resp_text=None))
+    [build] = pdt.rebuild(LookerClient(sdk), "m", ["v"], force_full_incremental=False, deadline=Deadline(60))
+    assert (build.status, build.message) == ("error", "Looker's start answer carried no materialization_id")

@@ -106,7 +106,11 @@ def test_run_after_and_result_references_order_tasks():
     assert out.message == "Tasks Completed: 3 (Failed: 0, Cancelled 0), Skipped: 0"
 
 
+# A cycle the check misses makes the ordering loop forever: fail in seconds, not at the 600 s global timeout.
+@pytest.mark.timeout(20)
 def test_cycle_and_unknown_run_after_are_invalid_before_running():
+    with pytest.raises(dag.PipelineInvalid, match=r"the tasks a, b, c form a cycle"):
+        dag.build([{"name": "a", "runAfter": ["c"]}, {"name": "b", "runAfter": ["a"]}, {"name": "c", "runAfter": ["b"]}])
     with pytest.raises(PipelineRunInvalid, match="cycle"):
         run(pipelinerun([task("a", runAfter=["b"]), task("b", runAfter=["a"])]))
     with pytest.raises(PipelineRunInvalid, match=r"tasks\[0\].runAfter: 'nope'"):

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from interlock.paths import ROOT
-from interlock.settings import settings
+from interlock.paths import SOURCE
+from interlock.images.spec import SPECS
 from tests.fakes.looker import FakeLooker
 
 INTERLOCK = str(Path(sys.executable).parent / "interlock")
@@ -23,7 +23,7 @@ def built_image(name: str) -> str:
     if not shutil.which("podman"):
         pytest.skip("podman is not installed: run `make setup`")
     subprocess.run([INTERLOCK, "images", "build", name], check=True, capture_output=True)
-    return f"localhost/interlock/{name}:{settings()['version']}"
+    return SPECS[name].ref
 
 
 @pytest.fixture(scope="session")
@@ -76,14 +76,16 @@ def run_task(tmp_path, looker_image):
 
 def interlock_run(args: list[str], timeout: float = 300) -> TaskRunResult:
     """`interlock run … -o json` as a user runs it; the outcome from its stdout."""
-    proc = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    proc = subprocess.run(args, capture_output=True, text=True, cwd=SOURCE, timeout=timeout)
     return TaskRunResult(proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {}, proc.stderr)
 
 
 @pytest.fixture
 def looker():
+    """The fake Looker, checking every request and answer against the OpenAPI document."""
     with FakeLooker() as fake:
         yield fake
+    fake.assert_clean()
 
 
 @pytest.fixture

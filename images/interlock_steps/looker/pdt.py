@@ -1,9 +1,17 @@
-"""PDT rebuilds: start each build, poll until it ends, stop what is still running at the deadline.
+"""PDT rebuilds: check the views exist, start each build, poll until it ends, stop what is
+still running at the deadline.
 
-`check_pdt_build` answers with free text in `resp_text` (API 4.0 MaterializePDT). Looker
-sends a JSON object whose `status` is one of added/pending/running (in progress) or
-complete/error/killed/unknown (final), as seen in public clients such as Apache Airflow's
-Looker hook; anything else is refused with the text quoted, never guessed.
+The views are resolved first, from the model's derived-table graph
+(`graph_derived_tables_for_model`, a DependencyGraph whose `graph_text` is Graphviz DOT), so an
+unknown view fails the step before anything changes.
+
+`start_pdt_build` answers with a `materialization_id`; its `resp_text` is nothing to rely on
+(public clients, Apache Airflow's Looker hook and dagster-looker, read only the id from it,
+and an early Airflow stub shows it null), so a start answer with an id means "started".
+`check_pdt_build` answers with free text in `resp_text` (API 4.0 MaterializePDT): a JSON
+object whose `status` is one of added/pending/running (in progress) or
+complete/error/killed/unknown (final), as Airflow's hook reads it (`pdt_build_status`);
+anything else is refused with the text quoted, never guessed.
 """
 from __future__ import annotations
 
@@ -13,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from interlock_steps.runtime import Deadline, TargetFailed
+from interlock_steps.runtime import BadInput, Deadline, TargetFailed
 
 from .client import LookerClient, LookerError
 
@@ -45,6 +53,53 @@ def parse_status(resp_text: str | None) -> tuple[str, str]:
     if status not in IN_PROGRESS | FINAL_OK | FINAL_FAILED:
         raise UnreadableStatus(f"cannot understand the PDT build status Looker sent: {text[:200]!r}")
     return status, message
+
+
+_DOT_TOKEN = re.compile(r"""\s*(?:(?P<html><[^<>]*>)|(?P<quoted>"(?:[^"\\]|\\.)*")|(?P<op>->|--|[{};=\[\],])"""
+                        r"""|(?P<id>[^\s{};=\[\],"<>-][^\s{};=\[\],"<>]*))""")
+_DOT_KEYWORDS = {"strict", "graph", "digraph", "subgraph", "node", "edge"}
+
+
+def dot_nodes(graph_text: str) -> set[str]:
+    """The node names of a Graphviz DOT graph, e.g. `digraph m { subgraph { <a> -> <b> [style=dashed] } }`
+    or `"m/a" -> "m/b"` (a `model/` prefix is dropped); graph names and attributes are not nodes."""
+    nodes: set[str] = set()
+    tokens = [(m.lastgroup, m.group(m.lastgroup)) for m in _DOT_TOKEN.finditer(graph_text or "") if m.lastgroup]
+    depth = 0  # inside [attribute lists]
+    for i, (kind, text) in enumerate(tokens):
+        if kind == "op":
+            depth += {"[": 1, "]": -1}.get(text, 0)
+            continue
+        before = tokens[i - 1] if i else ("op", ";")
+        after = tokens[i + 1] if i + 1 < len(tokens) else ("op", ";")
+        name = text[1:-1] if kind in ("html", "quoted") else text
+        if (depth or kind == "id" and name.lower() in _DOT_KEYWORDS or after == ("op", "=") or before == ("op", "=")
+                or before[0] == "id" and before[1].lower() in ("graph", "digraph", "subgraph")):
+            continue
+        nodes.add(name.rsplit("/", 1)[-1])
+    return nodes
+
+
+def resolve(client: LookerClient, model: str, views: list[str]) -> list[str]:
+    """The views, once each, after checking each is a derived table of the model; BadInput naming
+    every unknown one (and the model, when Looker does not know it)."""
+    if not views:
+        return []
+    try:
+        graph = client.call(f"model {model}: derived table graph", client.sdk.graph_derived_tables_for_model, model)
+    except LookerError as error:
+        if error.status == 404:
+            raise BadInput(f"param 'pdt-model': model {model!r} does not exist (or this user cannot see it)",
+                           param="pdt-model") from None
+        raise
+    # Nodes with a dot are database tables (schema.table); LookML view names have none.
+    known = {name for name in dot_nodes(graph.graph_text or "") if "." not in name}
+    unknown = [v for v in dict.fromkeys(views) if v not in known]
+    if unknown:
+        shown = ", ".join(sorted(known)[:20]) + (f", … ({len(known)} in all)" if len(known) > 20 else "")
+        raise BadInput(f"param 'pdt-views': model {model!r} has no derived table {', '.join(unknown)}; "
+                       f"known: {shown or 'none'}", param="pdt-views")
+    return list(dict.fromkeys(views))
 
 
 @dataclass
@@ -80,10 +135,13 @@ def rebuild(client: LookerClient, model: str, views: list[str], *, force_full_in
         try:
             answer = client.call(build.target + ": start build", client.sdk.start_pdt_build, model, build.view,
                                  force_full_incremental="true" if force_full_incremental else None, source="interlock")
-            build.materialization_id = str(answer.materialization_id)
-            build.status, build.message = parse_status(answer.resp_text)
-            log("pdt build started", target=build.target, materialization_id=build.materialization_id)
-        except (LookerError, UnreadableStatus) as error:
+            build.materialization_id = str(answer.materialization_id or "") or None
+            if build.materialization_id is None:
+                build.status, build.message = "error", "Looker's start answer carried no materialization_id"
+            else:  # started; only check answers carry a status (see the module docstring)
+                build.status = "added"
+                log("pdt build started", target=build.target, materialization_id=build.materialization_id)
+        except LookerError as error:
             build.status, build.message = "error", error.message
     wait = min(poll, 0.05)
     while any(b.status in IN_PROGRESS for b in builds):

@@ -2,7 +2,7 @@
 
 In this order, so that warmed caches hold the new data: (1) trigger or reset datagroups,
 (2) rebuild PDTs, (3) warm dashboards. Every target is checked before anything changes:
-unknown datagroups or dashboards fail the step with nothing touched.
+unknown datagroups, PDT views or dashboards fail the step with nothing touched.
 """
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import json
 import time
 
 from interlock_steps import runtime as rt
-from interlock_steps.runtime.report import write_report
+from interlock_steps.runtime.report import REPORT_DIR, write_report
 
 from . import datagroups, pdt, warming
 from .client import connect
-from .report import fail_on, too_many
+from .report import fail_on, first, listing, too_many
 
 class Stopwatch:
     """Seconds spent in each phase, for the report."""
@@ -36,10 +36,10 @@ PARAMS = [
     rt.param("pdt-views", rt.string_list, default=[], help="views (PDTs) of pdt-model to rebuild"),
     rt.param("force-full-incremental", rt.boolean, default=False, help="rebuild incremental PDTs in full"),
     rt.param("dashboard-ids", rt.string_list, default=[], help="dashboards to warm"),
-    rt.param("concurrency", rt.integer, default=10, help="queries in flight at once (1-15)"),
+    rt.param("concurrency", warming.concurrency, default=10, help="queries in flight at once (1-15)"),
     rt.param("query-timeout", rt.positive_seconds, default=300.0, help="seconds one query may take"),
     rt.param("fail-on", fail_on, default="any", help="any, none, a count (3) or a share (10%) of failed queries"),
-    rt.param("report-dir", default="", help="bound report workspace path; empty: no report"),
+    REPORT_DIR,
 ]
 
 
@@ -50,7 +50,6 @@ def validate(step: rt.Step) -> None:
                           param="datagroup-action")
     if bool(p.pdt_model) != bool(p.pdt_views):
         raise rt.BadInput("params 'pdt-model' and 'pdt-views' go together: give both or neither", param="pdt-views")
-    warming.check_concurrency(p.concurrency)
     if not (p.datagroups or p.pdt_views or p.dashboard_ids):
         raise rt.BadInput("nothing to refresh: give datagroups, pdt-model with pdt-views, or dashboard-ids")
 
@@ -63,15 +62,16 @@ def main(step: rt.Step) -> None:
     clock = Stopwatch()
     # 1. Resolve every target first: nothing changes if one is unknown.
     groups = datagroups.resolve(client, p.datagroups)
+    views = pdt.resolve(client, p.pdt_model, p.pdt_views)
     skipped: list[dict] = []
     tiles = [t for d in p.dashboard_ids for t in warming.dashboard_tiles(client, d, skipped=skipped)]
     clock.lap("resolve")
-    step.log.info("plan", datagroups=len(groups), pdts=len(p.pdt_views), dashboards=len(p.dashboard_ids),
+    step.log.info("plan", datagroups=len(groups), pdts=len(views), dashboards=len(p.dashboard_ids),
                   tiles=len(tiles), queries=len({t.query_id for t in tiles}))
     if step.dry_run:
         for g in groups:
             step.plan(f"{p.datagroup_action} datagroup", g.label)
-        for view in p.pdt_views:
+        for view in views:
             step.plan("rebuild pdt", f"{p.pdt_model}::{view}")
         for t in tiles:
             step.plan("warm tile", f"dashboard {t.dashboard_id} element {t.element_id}", query_id=t.query_id)
@@ -85,8 +85,8 @@ def main(step: rt.Step) -> None:
         updated.append(datagroups.update(client, g, p.datagroup_action, now))
         step.record(f"{p.datagroup_action} datagroup", g.label)
     clock.lap("datagroups")
-    builds = pdt.rebuild(client, p.pdt_model, p.pdt_views, force_full_incremental=p.force_full_incremental,
-                         deadline=step.deadline, log=step.log.info, sleep=step.sleep) if p.pdt_views else []
+    builds = pdt.rebuild(client, p.pdt_model, views, force_full_incremental=p.force_full_incremental,
+                         deadline=step.deadline, log=step.log.info, sleep=step.sleep) if views else []
     for b in builds:
         step.record("rebuild pdt", b.target, "ok" if b.ok else b.status, message=b.message)
     clock.lap("pdts")
@@ -96,9 +96,10 @@ def main(step: rt.Step) -> None:
     failed_queries = {o.tile.query_id for o in outcomes if not o.ok}
     queries = {o.tile.query_id for o in outcomes}
     failed_builds = [b for b in builds if not b.ok]
-    summary = {"datagroups": len(updated), "pdts": {"built": len(builds) - len(failed_builds),
-                                                     "failed": [b.view for b in failed_builds]},
-               "tiles": len(tiles), "queries": len(queries), "failed_queries": sorted(failed_queries)[:20],
+    summary = {"datagroups": len(updated),
+               "pdts": {"built": len(builds) - len(failed_builds), "failed": first([b.view for b in failed_builds]),
+                        "failed_count": len(failed_builds)},
+               "tiles": len(tiles), "queries": len(queries), "failed_queries": first(sorted(failed_queries)),
                "skipped_tiles": len(skipped)}
     report = {"datagroups": updated, "pdt_builds": [b.report() for b in builds],
               "tiles": [o.report() for o in outcomes], "skipped": skipped, "summary": summary,
@@ -109,10 +110,10 @@ def main(step: rt.Step) -> None:
                           "summary": json.dumps(summary, separators=(",", ":"))})
     if failed_builds:
         raise rt.TargetFailed(f"{len(failed_builds)} PDT build(s) failed: "
-                              + "; ".join(f"{b.target}: {b.status} {b.message}".strip() for b in failed_builds))
+                              + listing([f"{b.target}: {b.status} {b.message}".strip() for b in failed_builds]))
     if too_many(len(failed_queries), len(queries), p.fail_on):
         raise rt.TargetFailed(f"{len(failed_queries)} of {len(queries)} queries failed (fail-on={p.fail_on}): "
-                              + ", ".join(sorted(failed_queries)[:10]))
+                              + listing(sorted(failed_queries)))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,24 @@
-"""Shared by the Looker steps: the fail-on threshold."""
+"""Shared by the Looker steps: the fail-on threshold and lists capped for results."""
 from __future__ import annotations
 
 import re
 
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+# Entries kept of any list put in a result: all results of a step share Tekton's 4096-byte
+# termination message, so no result may grow with the number of targets. Full lists go to the
+# report workspace, the log and the audit log.
+LISTED = 20
+
+
+def first(items: list[str], limit: int = LISTED) -> list[str]:
+    """The first `limit` items: what a result may list."""
+    return list(items)[:limit]
+
+
+def listing(items: list[str], limit: int = 10) -> str:
+    """Items joined for a message, the rest counted: "a; b; … and 78 more"."""
+    shown = "; ".join(items[:limit])
+    return f"{shown}; … and {len(items) - limit} more" if len(items) > limit else shown
 
 
 def fail_on(text: str) -> str:

@@ -10,6 +10,7 @@ import json
 from interlock_steps import runtime as rt
 
 from .client import LookerClient, LookerError, connect
+from .report import LISTED, first
 
 PARAMS = [
     rt.param("plan-ids", rt.string_list, default=[], help="scheduled plan ids, comma-separated"),
@@ -52,7 +53,9 @@ def main(step: rt.Step) -> None:
         run = client.call(f"{target}: run once", client.sdk.scheduled_plan_run_once_by_id, str(plan.id))
         run_ids.append(str(run.id))
         step.record("run once", target, run_id=str(run.id))
-    step.results.write(**{"run-ids": run_ids, "plans": json.dumps([str(p.id) for p in plans])})
+    if len(plans) > LISTED:
+        step.log.warning(f"{len(plans)} plans: the results list the first {LISTED}; the log and audit list all")
+    step.results.write(**{"run-ids": first(run_ids), "plans": json.dumps(first([str(p.id) for p in plans]))})
 
 
 if __name__ == "__main__":

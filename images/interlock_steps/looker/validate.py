@@ -12,7 +12,7 @@ import fnmatch
 import json
 
 from interlock_steps import runtime as rt
-from interlock_steps.runtime.report import write_report
+from interlock_steps.runtime.report import REPORT_DIR, write_report
 
 from .client import connect
 from .report import fail_on, too_many
@@ -27,7 +27,7 @@ PARAMS = [
     rt.param("content", rt.boolean, default=True, help="run content validation"),
     rt.param("allow", rt.string_list, default=[], help="patterns of known errors to ignore"),
     rt.param("fail-on", fail_on, default="any", help="any, none or a count of counted errors to tolerate"),
-    rt.param("report-dir", default="", help="bound report workspace path; empty: no report"),
+    REPORT_DIR,
 ]
 
 

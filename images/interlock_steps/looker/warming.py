@@ -110,12 +110,22 @@ def dashboard_tiles(client: LookerClient, dashboard_id: str, *, skipped: list[di
     return tiles
 
 
-def check_concurrency(concurrency: int) -> int:
-    if not 1 <= concurrency <= LOOKER_MAX_CONCURRENT_QUERIES:
-        raise BadInput(f"param 'concurrency' must be 1 to {LOOKER_MAX_CONCURRENT_QUERIES} "
-                       f"(Looker runs at most {LOOKER_MAX_CONCURRENT_QUERIES} queries per user), got {concurrency}",
-                       param="concurrency")
-    return concurrency
+_CONCURRENCY = (f"a whole number from 1 to {LOOKER_MAX_CONCURRENT_QUERIES} "
+                f"(Looker runs at most {LOOKER_MAX_CONCURRENT_QUERIES} queries per user)")
+
+
+def concurrency(text: str) -> int:
+    """Param parser for `concurrency`."""
+    value = text.strip()
+    if not value.isdigit() or not 1 <= int(value) <= LOOKER_MAX_CONCURRENT_QUERIES:
+        raise ValueError(f"expected {_CONCURRENCY}")
+    return int(value)
+
+
+def check_concurrency(value: int) -> int:
+    if not 1 <= value <= LOOKER_MAX_CONCURRENT_QUERIES:
+        raise BadInput(f"param 'concurrency' must be {_CONCURRENCY}, got {value}", param="concurrency")
+    return value
 
 
 def _start_task(client: LookerClient, query_id: str) -> str | LookerError:

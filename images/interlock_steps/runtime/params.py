@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -31,13 +32,19 @@ def boolean(text: str) -> bool:
 
 
 def integer(text: str) -> int:
-    return int(text.strip())
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise ValueError("expected a whole number") from None
 
 
 def positive_seconds(text: str) -> float:
-    seconds = float(text.strip())
-    if not seconds > 0:
-        raise ValueError("expected a positive number of seconds")
+    try:
+        seconds = float(text.strip())
+    except ValueError:
+        seconds = 0.0
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ValueError("expected a positive number of seconds, such as 300")
     return seconds
 
 

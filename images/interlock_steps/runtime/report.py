@@ -8,6 +8,18 @@ from typing import Any
 
 from .errors import BadInput
 from .json_logging import StepLogger
+from .params import param
+
+
+def report_dir(text: str) -> str:
+    """Param parser for `report-dir`: checked when the step starts, not after everything changed."""
+    if not Path(text).is_dir():
+        raise ValueError("not a directory (bind the report workspace, or leave the param empty)")
+    return text
+
+
+# The param every step with a report workspace takes (the Task passes the workspace's path).
+REPORT_DIR = param("report-dir", report_dir, default="", help="bound report workspace path; empty: no report")
 
 
 def write_report(directory: str, filename: str, report: dict[str, Any], log: StepLogger) -> str | None:

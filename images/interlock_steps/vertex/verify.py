@@ -42,7 +42,7 @@ PARAMS = [
     rt.param("on-failure", default="none", help="none, restore-traffic or undeploy"),
     rt.param("previous-traffic", rt.json_value, default=None, help="traffic split to restore (vertex-deploy's result)"),
     rt.param("deployed-model-id", default="", help="the deployed model under test (undone by on-failure=undeploy)"),
-    rt.param("report-dir", default="", help="bound report workspace path; empty: no report"),
+    REPORT_DIR,
     rt.param("poll-interval", rt.positive_seconds, default=5.0, help="first wait between polls, in seconds"),
 ]
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from interlock.images import base, provenance, wheels
+from interlock.images import base, cache, provenance, wheels
 from interlock.images.inventory import Built, inspect
 from interlock.images.spec import BUILD, SPECS, ImageSpec
 from interlock.podman import binary, podman
@@ -70,6 +70,10 @@ def build_one(spec: ImageSpec, no_cache: bool, log: Log) -> Result:
         # the image this tag pointed at is now unreferenced (with its build stages); podman
         # refuses when a container or another image still uses it, which is fine
         podman("rmi", previous.id, check=False)
+    # each named stage again: all cache hits, its last image's id is the stage's cache to keep
+    stage_ids = [podman(*[a for a in args if a not in ("--tag", spec.ref, "--no-cache")], "--target", stage, str(context))
+                 .stdout.strip() for stage in cache.stages(containerfile.read_text())]
+    cache.keep_only(spec, [built.id, *stage_ids], log)
     return Result(built, time.monotonic() - started)
 
 

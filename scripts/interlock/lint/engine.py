@@ -111,7 +111,7 @@ class FileLinter:
         if kind is None:
             return self.findings
         api_version, kind_name = kind
-        self.add_hits(Hit(key, "schema", msg, hint) for key, msg, hint in schema.problems(doc, api_version, kind_name))
+        self.add_hits(Hit(key, rule, msg, hint) for key, rule, msg, hint in schema.findings(doc, api_version, kind_name))
         self._semantics(kind_name)
         if self.target.role == "resource":
             self._catalog_rules(kind_name)

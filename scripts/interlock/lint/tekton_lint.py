@@ -13,46 +13,58 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from interlock import paths
 from interlock.lint.findings import Finding
 
-BINARY = paths.ROOT / ".tools" / "node" / "node_modules" / ".bin" / "tekton-lint"
+# Where `make setup` installs it in an Interlock checkout; elsewhere, a `tekton-lint` on PATH.
+BINARY = paths.SOURCE / ".tools" / "node" / "node_modules" / ".bin" / "tekton-lint"
+INSTALL_HINT = ("install it (`npm install -g @ibm/tekton-lint@1.1.0`, or `make setup` in an Interlock checkout), "
+                "or pass --no-tekton-lint")
 CONFIG = Path(__file__).resolve().parent / "tektonlintrc.yaml"
 _AT_PATH = re.compile(r" at \.([A-Za-z0-9_.\[\]-]+)")
+# What it prints (exit 1, no JSON) when given no Task, Pipeline or other definition to check.
+NOTHING_TO_CHECK = "No tekton definitions can be found"
 
 
 class Unavailable(Exception):
     """tekton-lint cannot run here; the message says why and how to fix it."""
 
 
-def run(files: dict[Path, str], timeout: float = 120) -> list[Finding]:
-    """Findings for files (absolute path -> name to print); Unavailable if it cannot run."""
+def run(files: dict[Path, str], context: Iterable[Path] = (), timeout: float = 120) -> list[Finding]:
+    """Findings for files (absolute path -> name to print); Unavailable if it cannot run.
+
+    `context` files (the catalog Tasks and Pipelines the files refer to by name) are linted
+    along, so a Pipeline linted alone does not read as referring to a missing Task, but their
+    own findings are not reported."""
     if not files:
         return []
-    if not BINARY.exists():
-        raise Unavailable(f"tekton-lint is not installed at {BINARY}")
+    binary = str(BINARY) if BINARY.exists() else shutil.which("tekton-lint")
+    if binary is None:
+        raise Unavailable(f"tekton-lint is not installed (not at {BINARY}, not on PATH)")
     if shutil.which("node") is None:
         raise Unavailable("node is not on PATH")
     with tempfile.TemporaryDirectory(prefix="tekton-lint-") as cache:
         # its cache of external tasks would go to ~/.tekton-lint; keep runs side-effect free
         env = {**os.environ, "TL_CACHE_DIR": cache, "FORCE_COLOR": "0"}
-        cmd = [str(BINARY), "--format", "json", "--color", "false", "--config", str(CONFIG), *map(str, files)]
+        extra = sorted({str(p) for p in context} - {str(p) for p in files})
+        cmd = [binary, "--format", "json", "--color", "false", "--config", str(CONFIG), *map(str, files), *extra]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cache)
         except subprocess.TimeoutExpired:
             raise Unavailable(f"tekton-lint did not finish in {timeout:.0f}s") from None
     reported = _json_line(proc.stdout)
-    if reported is None and "No tekton definitions can be found" in proc.stdout + proc.stderr:
-        return []  # only runs and other kinds (e.g. the e2e harness's manifests): nothing for it to check
+    if reported is None and NOTHING_TO_CHECK in proc.stdout + proc.stderr:
+        return []  # only TaskRuns/PipelineRuns (a sample linted alone, the e2e harness's manifests): tekton-lint checks definitions
     if reported is None:
         detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise Unavailable(f"tekton-lint exited {proc.returncode} without JSON output: {detail[0][:200]}")
     by_path = {str(p): name for p, name in files.items()}
     out = []
     for item in reported:
-        if _misunderstood(item):
+        if _misunderstood(item) or str(item.get("path")) not in by_path:
             continue
         loc = item.get("loc") or {}
         message = str(item.get("message", "")).strip()

@@ -1,4 +1,5 @@
-"""yamllint through its Python API with the project config (`.yamllint` at the root)."""
+"""yamllint through its Python API, with the catalog's `.yamllint` or interlock's default
+(`lint/yamllint.yaml`, shipped in the package)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,5 +32,5 @@ def problems(text: str, file: Path, config: Path | None) -> Iterator[Problem]:
         if p.rule is None:
             continue
         yield Problem(p.line, f"{p.desc} ({p.rule}, column {p.column})",
-                      f"see yamllint rule `{p.rule}`; the project config is .yamllint",
+                      f"see yamllint rule `{p.rule}`; config: the catalog's .yamllint, else interlock's lint/yamllint.yaml",
                       "error" if p.level == "error" else "warning")

@@ -6,7 +6,8 @@ Run it by hand when Tekton is upgraded, review the diff, commit the JSON files. 
 else reads the upstream CRDs at lint time: the committed schemas are the project's own.
 
 What it does to each CRD's openAPIV3Schema:
-- drops descriptions, defaults, formats and list-type hints (lint needs shapes, not docs);
+- drops descriptions, defaults, formats and list-type hints (lint needs shapes, not docs),
+  then marks every timeout `format: duration` (checked with Go's grammar by lint);
 - closes every object that Tekton does not mark `x-kubernetes-preserve-unknown-fields`
   (`additionalProperties: false`), as `kubectl apply --validate=strict` would, so that a
   misspelt `scriptt:` is an error instead of being pruned silently;
@@ -134,6 +135,12 @@ def _overlay(at: Path_, node: Schema) -> None:
     # https://tekton.dev/docs/pipelines/pipelines/#guard-task-execution-using-when-expressions
     if parent == "when" and "operator" in props:
         props["operator"] = {"type": "string", "enum": ["in", "notin"]}
+    # Every timeout (step, pipeline task, TaskRun, taskRunSpecs, PipelineRun `timeouts.*`) is a
+    # metav1.Duration: the API server decodes it with Go's time.ParseDuration, and the webhook
+    # refuses a negative one ("negative timeout"). The lint rule `duration` checks this format.
+    for name, prop in props.items():
+        if prop.get("type") == "string" and (name == "timeout" or at[-1:] == ("timeouts",)):
+            prop["format"] = "duration"
 
 
 def _replace(schema: Schema, where: Path_, new: Schema) -> None:

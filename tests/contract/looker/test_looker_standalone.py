@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from interlock.paths import ROOT
+from interlock.paths import SOURCE
 from tests.fakes.looker import ScenarioError, load_scenario
 
 SCENARIO = {
@@ -53,7 +53,7 @@ def test_bad_scenarios_name_the_file_and_the_entry(tmp_path: Path, change: dict,
 
 
 def _run(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tests.fakes.looker", *args], cwd=ROOT, text=True,
+    return subprocess.Popen([sys.executable, "-m", "tests.fakes.looker", *args], cwd=SOURCE, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
@@ -74,6 +74,7 @@ def test_standalone_server_prints_its_url_and_serves(tmp_path: Path) -> None:
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0
+    assert json.loads(process.stdout.read().splitlines()[-1]) == {"calls": 3, "violations": 0, "peak_in_flight": 0}
 
 
 def test_standalone_rejects_a_bad_fault_clearly() -> None:
@@ -84,5 +85,5 @@ def test_standalone_rejects_a_bad_fault_clearly() -> None:
 
 
 def test_shipped_sample_scenario_loads() -> None:
-    state = load_scenario(ROOT / "tests" / "fakes" / "looker" / "scenarios" / "minimal.json")
+    state = load_scenario(SOURCE / "tests" / "fakes" / "looker" / "scenarios" / "minimal.json")
     assert set(state.dashboards) == {"3"} and state.pdt_views[("m", "p")].runtime == 0.01

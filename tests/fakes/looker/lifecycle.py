@@ -56,11 +56,15 @@ class QueryRunner:
     queue_timeout: float = PER_USER_QUEUE_TIMEOUT
     result_ttl: float = 3600.0
     tasks: dict[str, QueryTask] = field(default_factory=dict)
+    # user id -> the most query tasks that user had queued or running at once (a client's concurrency)
+    peak_in_flight: dict[str, int] = field(default_factory=dict)
 
     def add(self, task: QueryTask, now: float) -> None:
         self.advance(now)
         self.tasks[task.id] = task
         self.advance(now)
+        in_flight = sum(1 for t in self.tasks.values() if t.user_id == task.user_id and not t.done)
+        self.peak_in_flight[task.user_id] = max(self.peak_in_flight.get(task.user_id, 0), in_flight)
 
     def running_count(self, user_id: str, now: float) -> int:
         self.advance(now)

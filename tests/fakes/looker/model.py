@@ -217,13 +217,18 @@ class Datagroup:
 
 @dataclass
 class PdtView:
-    """A persistent derived table that `start_pdt_build` can materialize."""
+    """A persistent derived table that `start_pdt_build` can materialize.
+
+    `start_text` is what the start answer's `resp_text` holds: "null" (as an early Apache Airflow
+    stub of the answer shows), "absent" (no key), "empty" ("") or "status" (the check answer's
+    JSON). Public clients read only `materialization_id` from it."""
 
     model: str
     view: str
     runtime: float = 0.05
     queued_for: float = 0.0
     error: str | None = None
+    start_text: str = "null"
 
 
 @dataclass
@@ -238,6 +243,7 @@ class ScheduledPlan:
     run_once: bool = False
     destinations: list[dict[str, Any]] = field(default_factory=list)
     datagroup: str | None = None  # runs when this datagroup triggers (instead of a crontab)
+    created_at: str = "2026-01-05T09:30:00.000+00:00"  # RFC 3339, as Looker sends date-time fields
 
     def to_api(self, user: User | None) -> dict[str, Any]:
         return {
@@ -245,6 +251,8 @@ class ScheduledPlan:
             "id": self.id,
             "name": self.name,
             "title": self.name,
+            "created_at": self.created_at,
+            "updated_at": self.created_at,
             "user_id": self.user_id,
             "user": None if user is None else {"id": user.id, "first_name": "API", "last_name": "User",
                                                 "display_name": user.display_name, "avatar_url": ""},

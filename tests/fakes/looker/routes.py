@@ -283,7 +283,22 @@ def start_pdt_build(ctx: Context, req: Request) -> Reply:
     options = {k: req.query[k] for k in ("force_rebuild", "force_full_incremental", "workspace", "source") if k in req.query}
     build = PdtBuild(ctx.state.next_id(), view.model, view.view, req.now, view.queued_for, view.runtime, view.error, options)
     ctx.state.pdt_builds[build.id] = build
-    return Reply(200, {"materialization_id": build.id, "resp_text": build.resp_text(req.now)})
+    answer = {"materialization_id": build.id}
+    if view.start_text != "absent":
+        answer["resp_text"] = {"null": None, "empty": "", "status": build.resp_text(req.now)}[view.start_text]
+    return Reply(200, answer)
+
+
+def graph_derived_tables_for_model(ctx: Context, req: Request) -> Reply:
+    """The model's PDTs as DOT, in the shape public parsers of this answer expect:
+    `digraph <model> { subgraph { <view> -> <schema.table> [style=dashed] } }` (dashed: a database table)."""
+    model = req.params["model"]
+    if model not in {v.model for v in ctx.state.pdt_views.values()} | {q.model for q in ctx.state.queries.values()}:
+        return not_found()
+    lines = [f"digraph {model} {{"]
+    for view in (v for v in ctx.state.pdt_views.values() if v.model == model):
+        lines += ["  subgraph {", f"    <{view.view}> -> <{model}_source.{view.view}> [style=dashed]", "  }"]
+    return Reply(200, {"graph_text": "\n".join([*lines, "}"])})
 
 
 def check_pdt_build(ctx: Context, req: Request) -> Reply:
@@ -409,6 +424,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/datagroups", "all_datagroups", all_datagroups),
     Route("GET", "/datagroups/{datagroup_id}", "datagroup", datagroup),
     Route("PATCH", "/datagroups/{datagroup_id}", "update_datagroup", update_datagroup),
+    Route("GET", "/derived_table/graph/model/{model}", "graph_derived_tables_for_model", graph_derived_tables_for_model),
     Route("GET", "/derived_table/{model_name}/{view_name}/start", "start_pdt_build", start_pdt_build),
     Route("GET", "/derived_table/{materialization_id}/status", "check_pdt_build", check_pdt_build),
     Route("GET", "/derived_table/{materialization_id}/stop", "stop_pdt_build", stop_pdt_build),

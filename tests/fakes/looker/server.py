@@ -5,8 +5,13 @@
         ...  # point looker-sdk at looker.url with looker.client_id / looker.client_secret
         assert looker.operations()[:2] == ["login", "create_query_task"]
 
-Each request is handled in this order: route, record, injected fault, token check, handler,
-`fields` filter, optional check against the OpenAPI document, answer.
+Each request is handled in this order: route, record, check of the request against the OpenAPI
+document, injected fault, token check, handler, `fields` filter, check of the answer, answer.
+
+The fake checks itself against Looker's OpenAPI document (`reference_spec`) in every use unless
+told not to (`check_spec=False`). A request or an answer outside the document, or a crash of the
+fake, is recorded in `spec_violations` and answered with 400 or 500, so a test can never pass on
+an exchange real Looker would not have; `assert_clean()` fails a test that caused one.
 """
 from __future__ import annotations
 
@@ -22,7 +27,7 @@ from typing import Any, Callable
 from .faults import Faults
 from .model import User
 from .routes import API_PREFIX, Reply, Request, Route, error, match
-from .spec import LookerSpec
+from .spec import LookerSpec, reference_spec
 from .state import LookerState, default_state
 
 REDACTED = "<redacted>"
@@ -55,6 +60,8 @@ class Token:
 
 @dataclass
 class SpecViolation:
+    """A request or answer outside the OpenAPI document, or a crash of the fake (status 500)."""
+
     operation: str
     status: int
     problems: list[str] = field(default_factory=list)
@@ -66,20 +73,29 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+def _reference():
+    from interlock.paths import REFERENCE  # the interlock package is not in the fake's container image
+
+    return REFERENCE
+
+
 class FakeLooker:
     """A Looker API 4.0 look-alike for tests. Not thread-safe to reconfigure while serving
     except through `faults`, `expire_tokens()` and the state lock."""
 
     def __init__(self, state: LookerState | None = None, *, host: str = "127.0.0.1", port: int = 0,
-                 spec: LookerSpec | None = None, clock: Callable[[], float] = time.monotonic,
+                 spec: LookerSpec | None = None, check_spec: bool = True, clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time, in_container: bool = False) -> None:
+        """`spec` defaults to Looker's document in the reference folder (when it is there);
+        `check_spec=False` turns every check off (a test that validates answers itself, or the
+        fake's container image, which has neither the document nor jsonschema)."""
         # loopback only, except inside a container (the kind e2e harness runs the fake as a pod
         # behind a Service), and then only when asked for
         if host not in ("127.0.0.1", "localhost", "::1") and not (in_container and host == "0.0.0.0"):
             raise ValueError(f"FakeLooker host {host!r}: the fake only listens on loopback")
         self.state = state if state is not None else default_state()
         self.faults = Faults()
-        self.spec = spec
+        self.spec = (spec or reference_spec(_reference())) if check_spec else None
         self.clock = clock
         self.wall_clock = wall_clock
         self.calls: list[Call] = []
@@ -191,6 +207,17 @@ class FakeLooker:
         with self._record_lock:
             self.calls.clear()
 
+    def assert_clean(self) -> None:
+        """Fail when any request or answer broke the OpenAPI document, or the fake crashed."""
+        with self._record_lock:
+            found = list(self.spec_violations)
+        assert not found, "fake Looker exchange outside the OpenAPI document (or a crash of the fake): " + \
+            "; ".join(f"{v.operation} {v.status}: {' | '.join(v.problems[:3])}" for v in found[:5])
+
+    def _violation(self, operation: str, status: int, problems: list[str]) -> None:
+        with self._record_lock:
+            self.spec_violations.append(SpecViolation(operation, status, problems))
+
     def _record(self, call: Call) -> Call:
         with self._record_lock:
             call.seq = len(self.calls)
@@ -205,16 +232,32 @@ class FakeLooker:
         relative = "/logout" if path == UNVERSIONED_LOGOUT else (
             path[len(API_PREFIX):] if path.startswith(API_PREFIX + "/") else None)
         found = match(method, relative) if relative is not None else None
-        parsed = _parse_body(body, headers.get("content-type", ""))
+        content_type = headers.get("content-type", "")
+        parsed = _parse_body(body, content_type)
         call = self._record(Call(0, self.wall_clock(), method, path, found[0].operation if found else None,
                                  _redact(query), _redact(parsed)))
         if found is None:
             call.status = 404
             return error(404, "Not found")
         route, params = found
-        reply = self._answer(route, params, query, parsed, headers, call)
+        try:
+            reply = self._checked_request(route, query, parsed, content_type) or \
+                self._answer(route, params, query, parsed, headers, call)
+        except Exception as exc:  # a bug in the fake: recorded, so the test fails instead of passing on a 500
+            self._violation(route.operation, 500, [f"the fake crashed: {type(exc).__name__}: {exc}"])
+            reply = error(500, f"fake Looker crashed: {type(exc).__name__}: {exc}")
         call.status = reply.status
         return reply
+
+    def _checked_request(self, route: Route, query: dict[str, str], body: Any, content_type: str) -> Reply | None:
+        """None when the request fits the document (or nothing is checked); else a 400 naming why."""
+        if self.spec is None:
+            return None
+        problems = self.spec.validate_request(route.operation, query, body, content_type)
+        if not problems:
+            return None
+        self._violation(route.operation, 400, problems)
+        return error(400, "request breaks the OpenAPI document: " + "; ".join(problems[:3]))
 
     def _answer(self, route: Route, params: dict[str, str], query: dict[str, str], body: Any,
                 headers: dict[str, str], call: Call) -> Reply:
@@ -252,8 +295,7 @@ class FakeLooker:
         problems = self.spec.validate(route.operation, reply.status, instance)
         if not problems:
             return reply
-        with self._record_lock:
-            self.spec_violations.append(SpecViolation(route.operation, reply.status, problems))
+        self._violation(route.operation, reply.status, problems)
         # Fail loudly: a test must never pass on an answer real Looker could not give.
         return error(500, "fake Looker answer breaks the OpenAPI schema: " + "; ".join(problems[:3]))
 
@@ -315,7 +357,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         try:
             reply = self.fake.handle(self.command, self.path, headers, body)
-        except Exception as exc:  # a bug in the fake must reach the test as a 500, not a hang
+        except Exception as exc:  # a bug in the fake must reach the test as a 500 and a violation, not a hang
+            self.fake._violation(f"{self.command} {self.path}", 500, [f"the fake crashed: {type(exc).__name__}: {exc}"])
             reply = error(500, f"fake Looker crashed: {type(exc).__name__}: {exc}")
         payload = (reply.text if reply.text is not None else json.dumps(reply.body)).encode("utf-8")
         if reply.status == 204:

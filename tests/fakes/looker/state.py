@@ -95,8 +95,8 @@ class LookerState:
         return group
 
     def add_pdt(self, model: str, view: str, *, runtime: float = 0.05, queued_for: float = 0.0,
-                error: str | None = None) -> PdtView:
-        pdt = PdtView(model, view, runtime, queued_for, error)
+                error: str | None = None, start_text: str = "null") -> PdtView:
+        pdt = PdtView(model, view, runtime, queued_for, error, start_text)
         self.pdt_views[(model, view)] = pdt
         return pdt
 
@@ -211,7 +211,8 @@ def state_from_dict(data: dict[str, Any]) -> LookerState:
         state.add_datagroup(g["model_name"], g["name"], datagroup_id=g.get("id"))
     for p in data.get("pdts", []):
         state.add_pdt(p["model"], p["view"], runtime=float(p.get("runtime", 0.05)),
-                      queued_for=float(p.get("queued_for", 0.0)), error=p.get("error"))
+                      queued_for=float(p.get("queued_for", 0.0)), error=p.get("error"),
+                      start_text=p.get("start_text", "null"))
     for plan in data.get("scheduled_plans", []):
         state.add_scheduled_plan(str(plan["id"]), plan["name"], str(plan["user_id"]), dashboard_id=plan.get("dashboard_id"),
                                  look_id=plan.get("look_id"), crontab=plan.get("crontab"), destinations=plan.get("destinations"))

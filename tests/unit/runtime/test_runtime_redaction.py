@@ -121,3 +121,22 @@ def test_secret_in_an_unexpected_traceback_is_masked():
     line = json.loads(out.getvalue().strip().splitlines()[-1])
     assert SECRET not in out.getvalue()
     assert "RuntimeError" in line["traceback"]
+
+
+JWT = ("eyJhbGciOiJIUzI1NiJ9", "eyJzdWIiOiIxMjM0NTY3ODkwIn0", "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c")
+
+
+@pytest.mark.parametrize("template", ["request failed: Bearer {}", "Authorization: Bearer {}", '{{"auth": "bearer {}"}}'])
+def test_a_dotted_bearer_token_is_masked_whole(template):
+    # A JWT has three dot-separated parts; masking only the first would leave a usable signature.
+    redacted = Redactor().redact(template.format(".".join(JWT)))
+    assert all(part not in redacted for part in JWT), redacted
+    assert MASK in redacted
+
+
+def test_a_secret_read_from_the_environment_with_a_trailing_newline_is_masked_without_it():
+    # `kubectl create secret --from-file` keeps the file's newline; logs quote the value without it.
+    redactor = Redactor()
+    assert redactor.add_from_environ({"DB_PASSWORD": "hunter2-correct-horse\n"}) == ["DB_PASSWORD"]
+    assert redactor.redact("login as admin with hunter2-correct-horse failed") == f"login as admin with {MASK} failed"
+    assert redactor.find_secret("password=hunter2-correct-horse") is not None
