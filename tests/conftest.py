@@ -16,8 +16,7 @@ from interlock.registry import BINARY, LocalRegistry
 
 INTERLOCK = str(Path(sys.executable).parent / "interlock")
 # what a catalog copy holds: the catalog itself and what the tools read beside it
-CATALOG_PARTS = ("tasks", "pipelines", "stepactions", "pyproject.toml", "catalog.yaml",
-                 "scripts/containers.conf")
+CATALOG_PARTS = ("tasks", "pipelines", "stepactions", "pyproject.toml", "catalog.yaml")
 GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
            "GIT_COMMITTER_EMAIL": "t@example.org", "GIT_AUTHOR_DATE": "2026-01-02T03:04:05Z",
            "GIT_COMMITTER_DATE": "2026-01-02T03:04:05Z"}
