@@ -1,12 +1,9 @@
-"""Shared by the Looker steps: the fail-on threshold and the full JSON report in a workspace."""
+"""Shared by the Looker steps: the fail-on threshold (the JSON report is the runtime's write_report)."""
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
-from typing import Any
 
-from interlock_steps.runtime import BadInput
+from interlock_steps.runtime.report import write_report  # noqa: F401 - the Looker steps import it from here
 
 _PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
 
@@ -29,18 +26,3 @@ def too_many(failed: int, total: int, rule: str) -> bool:
     if m := _PERCENT.match(rule):
         return failed * 100 > float(m.group(1)) * total
     return failed > int(rule)
-
-
-def write_report(directory: str, filename: str, report: dict[str, Any], log) -> str | None:
-    """Write the full report as JSON into the bound workspace; None when it is not bound."""
-    if not directory:
-        return None
-    folder = Path(directory)
-    if not folder.is_dir():
-        raise BadInput(f"param 'report-dir': {directory} is not a directory", param="report-dir")
-    path = folder / filename
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    log.info("report written", target=str(path))
-    return str(path)
