@@ -80,3 +80,58 @@ def run_step(tmp_path, kubeconfig_dir):
         report_file = next(reports.glob("*.json"), None)
         return StepRun(code, out.getvalue(), written, json.loads(report_file.read_text()) if report_file else None)
     return run
+
+
+# --- the mesh: a simulator reading the fake API's weights, scraped by one real Prometheus -----
+
+@pytest.fixture(scope="session")
+def simulator():
+    from tests.fakes.mesh import MeshSimulator
+
+    with MeshSimulator() as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def prometheus(simulator, tmp_path_factory):
+    from tests.fakes.mesh import PrometheusMissing, PrometheusServer
+
+    try:
+        server = PrometheusServer(tmp_path_factory.mktemp("prometheus"), targets=[simulator.address],
+                                  scrape_interval="250ms").start()
+    except PrometheusMissing as error:
+        pytest.skip(str(error))
+    yield server
+    server.stop()
+
+
+_MESHES = iter(range(1, 10_000))
+
+
+@pytest.fixture
+def mesh(simulator, prometheus, kube):
+    """mesh(canary=Behaviour(...), rps=...) -> the Mesh, with its own metrics namespace (one per test,
+    so tests sharing the Prometheus never see each other's series); traffic flows until the test ends."""
+    from tests.fakes.mesh import Behaviour, Mesh
+
+    made = []
+
+    def make(*, canary=None, stable=None, rps: float = 300.0, warm_up: int = 200):
+        metrics_namespace = f"mesh-{next(_MESHES)}"
+        created = simulator.add(Mesh(kube.url, token=TOKEN, namespace=NAMESPACE, virtualservice="reviews",
+                                     route="primary", rps=rps, metrics_namespace=metrics_namespace,
+                                     destinations={"stable": stable or Behaviour("reviews-v1", error_rate=0.001),
+                                                   "canary": canary or Behaviour("reviews-v2", error_rate=0.001)}))
+        made.append(created)
+        if warm_up:  # the stable's traffic before the shift, as the latency baseline needs
+            query = (f'sum(istio_requests_total{{reporter="destination",destination_workload_namespace="{metrics_namespace}",'
+                     f'destination_workload="reviews-v1"}})')
+            from tests.fakes.mesh import wait_for
+
+            assert wait_for(lambda: float((prometheus.query(query) or [{"value": [0, "0"]}])[0]["value"][1]) >= warm_up,
+                            timeout=30), "the stable's traffic never reached Prometheus"
+        return created
+
+    yield make
+    for created in made:
+        simulator.remove(created)

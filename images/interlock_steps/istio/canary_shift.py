@@ -31,7 +31,7 @@ from .weights import describe, find_route, format_weights, weights_of
 from .world import LiveWorld, Target, parse_checks
 
 REPORT_FILE = "istio-canary-shift.json"
-ROLLBACK_RESERVE = 60.0  # seconds kept back from the deadline to restore the weights
+ROLLBACK_RESERVE = 60.0  # at most this many seconds are kept back from the deadline to restore the weights
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -164,6 +164,12 @@ def summary_result(outcome: Outcome, plan: Plan, judge: Judge, room: int) -> str
     return text
 
 
+def rollback_reserve(step: rt.Step) -> float:
+    """Time kept for the rollback: three request timeouts (a read, a patch, a re-read after a 409),
+    at most ROLLBACK_RESERVE."""
+    return min(ROLLBACK_RESERVE, 3 * step.policy.timeout)
+
+
 def main(step: rt.Step) -> None:
     p = step.params
     plan = plan_of(p)
@@ -225,7 +231,7 @@ def main(step: rt.Step) -> None:
     try:
         with cancellable():
             outcome = walk(plan, judge, world, log=step.log.info, observe=observe,
-                           time_left=lambda: step.deadline.remaining() - ROLLBACK_RESERVE)
+                           time_left=lambda: step.deadline.remaining() - rollback_reserve(step))
     except BaseException as error:  # noqa: BLE001 - whatever stops the walk, the weights go back first
         failure = error
     rollback_error: Exception | None = None
@@ -258,7 +264,7 @@ def main(step: rt.Step) -> None:
 def restore(step: rt.Step, tgt: Target, start: dict[str, Any], *, why: str) -> dict[str, Any]:
     """Put the start weights back, with a deadline of its own (the step's may be spent)."""
     step.log.warning("rolling back: restoring the weights found at the start", reason=why, weights=describe(start))
-    api = target_params.connect(step, deadline=rt.Deadline(ROLLBACK_RESERVE))
+    api = target_params.connect(step, deadline=rt.Deadline(rollback_reserve(step)))
     try:
         applied = apply_weights(api, tgt.name, tgt.route, [tgt.stable, tgt.canary], start, log=step.log.info)
     except Exception as error:

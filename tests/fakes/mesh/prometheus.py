@@ -158,7 +158,8 @@ class Switch:
                 length = int(self.headers.get("Content-Length") or 0)
                 data = self.rfile.read(length) if length else None
                 request = urllib.request.Request(switch.upstream + self.path, data=data, method=self.command,
-                                                 headers={k: v for k, v in self.headers.items() if k.lower() != "host"})
+                                                 headers={k: v for k, v in self.headers.items()
+                                                          if k.lower() not in ("host", "accept-encoding")})
                 try:
                     with urllib.request.urlopen(request, timeout=10) as response:
                         status, payload, kind = response.status, response.read(), response.headers.get("Content-Type", "")
