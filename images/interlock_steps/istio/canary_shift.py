@@ -89,7 +89,7 @@ PARAMS = [
     rt.param("canary-workload", required=True, help="destination_workload of the canary"),
     rt.param("metrics-namespace", default="", help="destination_workload_namespace; empty: the namespace"),
     rt.param("confidence", fraction, default=0.99, help="1 - the false-rollback rate the tests allow"),
-    rt.param("error-tolerance", non_negative, default=0.5, help="canary 5xx rate may exceed stable's by this ratio"),
+    rt.param("error-tolerance", non_negative, default=0.0, help="canary 5xx rate may exceed stable's by this ratio"),
     rt.param("latency-quantile", fraction, default=0.99, help="quantile of the stable's latency that marks a slow request"),
     rt.param("latency-tolerance", non_negative, default=0.5, help="canary share of slow requests may exceed stable's by this ratio"),
     rt.param("min-requests", rt.integer, default=100, help="requests each side must serve per step"),

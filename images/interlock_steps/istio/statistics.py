@@ -145,7 +145,15 @@ def histogram_quantile(q: float, buckets: Buckets) -> float:
         start = coalesced[b - 1][0]
         count -= coalesced[b - 1][1]
         rank -= coalesced[b - 1][1]
-    return start + (end - start) * (rank / count)
+    return start + (end - start) * _divide(rank, count)
+
+
+def _divide(a: float, b: float) -> float:
+    """IEEE division, as Go's float64 does it (0/0 is NaN, x/0 is ±Inf): Prometheus answers NaN
+    for a quantile that falls in an empty first bucket, not an error."""
+    if b == 0:
+        return math.nan if a == 0 else math.copysign(math.inf, a)
+    return a / b
 
 
 def bucket_at_or_above(buckets: Buckets, value: float) -> float:
