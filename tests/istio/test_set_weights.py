@@ -187,3 +187,58 @@ def test_rollback_restores_an_absent_weight_as_absent(run_step, kube):
 def test_rollback_rejects_malformed_previous_weights(run_step, kube, value, message):
     run = run_step(rollback, **{"previous-weights": value})
     assert run.code == 2 and message in run.error
+
+
+def test_in_cluster_service_account_is_the_default(tmp_path, monkeypatch):
+    """No kubeconfig workspace: the Pod's ServiceAccount token and CA, the API over https."""
+    import io
+
+    from kubernetes.config import incluster_config
+
+    from interlock.paths import REFERENCE
+    from interlock_steps import runtime as rt
+    from tests.fakes.kubernetes import FakeKubernetes, istio_crds
+    from tests.fakes.kubernetes.tls import self_signed
+
+    from .conftest import access
+    from .objects import TOKEN, destination_rule
+
+    cert, key = self_signed(tmp_path)
+    (tmp_path / "token").write_text(TOKEN)
+    monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
+    monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(cert))
+    with FakeKubernetes(istio_crds(REFERENCE), access=access(), tls=(cert, key)) as fake:
+        fake.put(virtual_service())
+        fake.put(destination_rule())
+        host, port = fake.url.removeprefix("https://").split(":")
+        monkeypatch.setenv("KUBERNETES_SERVICE_HOST", host)
+        monkeypatch.setenv("KUBERNETES_SERVICE_PORT", port)
+        out = io.StringIO()
+        code = rt.run_step(set_weights.main, task="t", step="s", params=set_weights.PARAMS, stream=out, environ={},
+                           argv=["--namespace", NAMESPACE, "--virtualservice", NAME, "--weights", "stable=75,canary=25",
+                                 "--results-dir", str(tmp_path / "results")])
+        assert code == 0, out.getvalue()
+        assert weights(fake.get("virtualservices", NAMESPACE, NAME)) == {"stable": 75, "canary": 25}
+        assert TOKEN not in out.getvalue()
+
+
+def test_no_credentials_at_all_is_a_clear_bad_input(tmp_path, monkeypatch):
+    import io
+
+    from interlock_steps import runtime as rt
+
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    out = io.StringIO()
+    code = rt.run_step(set_weights.main, task="t", step="s", params=set_weights.PARAMS, stream=out, environ={},
+                       argv=["--namespace", NAMESPACE, "--virtualservice", NAME, "--weights", "stable=75,canary=25",
+                             "--results-dir", str(tmp_path)])
+    assert code == 2
+    assert "in-cluster ServiceAccount" in out.getvalue() and "bind the kubeconfig workspace" in out.getvalue()
+
+
+def test_a_kubeconfig_workspace_without_a_kubeconfig(run_step, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "token").write_text("x")
+    run = run_step(set_weights, "--kubeconfig-dir", str(empty), weights="stable=90,canary=10")
+    assert run.code == 2 and "no file named kubeconfig or config (it holds token)" in run.error
