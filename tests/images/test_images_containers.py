@@ -152,3 +152,25 @@ def test_integration_containerfile_builds_on_another_python_base(base, tmp_path)
         assert out.split() == ["65532", "/home/nonroot/x", "ok"]
     finally:
         podman("rmi", "--force", looker, other, check=False)
+
+
+MAX_ISTIO_BYTES = 120_000_000
+ISTIO_PROBE = """
+import importlib.util, json
+import kubernetes, kubernetes.config
+from kubernetes.client import ApiClient, Configuration, CustomObjectsApi
+from interlock_steps.istio import canary_shift, rollback, set_weights
+print(json.dumps({name: importlib.util.find_spec(name) is not None for name in (
+    "kubernetes.aio", "aiohttp", "yarl", "kubernetes.client.api.core_v1_api", "kubernetes.client.api.custom_objects_api",
+    "pydantic", "requests", "pip")}))
+"""
+
+
+def test_istio_image_is_pruned_to_what_the_steps_use(base):
+    """images/istio/prune.txt: the kubernetes client's asyncio twin and the unused API classes go,
+    everything the steps import stays (the task-level tests run every step in this image)."""
+    istio = build(["istio"], no_cache=False, log=lambda _: None)[-1].image
+    assert istio.size <= MAX_ISTIO_BYTES, f"istio is {istio.size / 1e6:.1f} MB"
+    assert json.loads(_run(istio.pinned, "python3", "-c", ISTIO_PROBE)) == {
+        "kubernetes.aio": False, "aiohttp": False, "yarl": False, "kubernetes.client.api.core_v1_api": False,
+        "kubernetes.client.api.custom_objects_api": True, "pydantic": True, "requests": True, "pip": False}

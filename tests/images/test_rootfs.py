@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from interlock.images.rootfs import (RootfsError, extract_deb, merged_usr, pruned, read_rules,
-                                     write_tar)
+from interlock.images.prune import pruned, read_rules
+from interlock.images.rootfs import RootfsError, extract_deb, merged_usr, write_tar
 from interlock.paths import IMAGES
 
 

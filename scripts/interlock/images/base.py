@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from interlock.images import debs, rootfs
+from interlock.images.prune import read_rules
 from interlock.images.spec import BUILD, SPECS, ImageSpec
 
 UID = 65532
@@ -63,7 +64,7 @@ def assemble(spec: ImageSpec, epoch: int, log: Log) -> Layer:
     if stage.exists():
         shutil.rmtree(stage)
     stage.mkdir(parents=True)
-    rules = rootfs.read_rules(SPECS["base"].folder / "prune.txt")
+    rules = read_rules(SPECS["base"].folder / "prune.txt")
     for path in paths:
         rootfs.extract_deb(path, stage, rules)
 
@@ -87,7 +88,7 @@ def layer_key(spec: ImageSpec, resolved: list[debs.Deb], epoch: int) -> str:
     digest.update(f"{spec.name}\n{epoch}\n{debs.manifest(resolved)}".encode())
     code = Path(__file__).parent
     for path in [spec.folder / "packages.txt", SPECS["base"].folder / "prune.txt",
-                 code / "base.py", code / "rootfs.py", code / "debs.py"]:
+                 code / "base.py", code / "rootfs.py", code / "debs.py", code / "prune.py"]:
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 

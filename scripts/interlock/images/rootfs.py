@@ -6,12 +6,13 @@ user/group names are empty, so two builds from the same .debs give the same byte
 """
 from __future__ import annotations
 
-import fnmatch
 import os
 import stat
 import subprocess
 import tarfile
 from pathlib import Path
+
+from interlock.images.prune import pruned
 
 # Debian 12 systems have merged /usr; the .debs still ship /lib, /bin, …, so map them.
 MERGED = ("bin", "sbin", "lib", "lib64")
@@ -30,27 +31,6 @@ def merged_usr(name: str) -> str:
     if top in MERGED:
         return f"usr/{top}/{rest}".rstrip("/")
     return name
-
-
-def read_rules(path: Path) -> list[str]:
-    """Prune rules, one per line: `dir/` removes a folder, anything else is an fnmatch glob
-    (`*` crosses folders); `!glob` keeps paths that another rule would remove."""
-    if not path.is_file():
-        return []
-    return [line.split("#", 1)[0].strip() for line in path.read_text().splitlines()
-            if line.split("#", 1)[0].strip()]
-
-
-def _matches(name: str, rule: str) -> bool:
-    if rule.endswith("/"):
-        return name == rule[:-1] or name.startswith(rule)
-    return fnmatch.fnmatchcase(name, rule)
-
-
-def pruned(name: str, rules: list[str]) -> bool:
-    if any(_matches(name, r[1:]) for r in rules if r.startswith("!")):
-        return False
-    return any(_matches(name, r) for r in rules if not r.startswith("!"))
 
 
 def _inside(root: Path, name: str) -> Path:

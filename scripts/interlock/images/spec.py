@@ -31,6 +31,11 @@ class ImageSpec:
         return self.folder / "Containerfile" if self.kind == "debs" else IMAGES / "steps.Containerfile"
 
     @property
+    def prune_rules(self) -> Path:
+        """What the image leaves out (interlock.images.prune); optional for integration images."""
+        return self.folder / "prune.txt"
+
+    @property
     def ref(self) -> str:
         return f"{REPOSITORY}/{self.name}:{version()}"
 
@@ -38,10 +43,10 @@ class ImageSpec:
         """What the image is made from, for its revision and timestamp (see provenance.py)."""
         code = ROOT / "scripts" / "interlock" / "images"
         if self.kind == "debs":
-            own = [self.folder, code / "debs.py", code / "rootfs.py", code / "base.py"]
+            own = [self.folder, code / "debs.py", code / "rootfs.py", code / "base.py", code / "prune.py"]
         else:
-            own = [self.containerfile, code / "wheels.py", ROOT / "requirements" / f"{self.name}.txt",
-                    ROOT / "pyproject.toml", IMAGES / "interlock_steps"]
+            own = [self.containerfile, code / "wheels.py", code / "prune.py", self.prune_rules,
+                   ROOT / "requirements" / f"{self.name}.txt", ROOT / "pyproject.toml", IMAGES / "interlock_steps"]
         if self.parent:
             own += SPECS[self.parent].inputs()
         return sorted(set(own))

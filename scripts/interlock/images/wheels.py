@@ -7,6 +7,8 @@ here, with hashes checked, into build/wheels/<name>/ — which is then the build
     wheels/            one wheel per pin (binary only, for CPython 3.11 on manylinux x86_64)
     project/           the Interlock wheel itself (step runtime and step code)
     installer/pip.whl  pip, run from its wheel inside the build, never installed
+    installer/prune.py the prune rules' matcher (interlock.images.prune), run inside the build
+    prune.txt          images/<name>/prune.txt: installed files the image leaves out (may be empty)
 """
 from __future__ import annotations
 
@@ -99,5 +101,8 @@ def prepare(spec: ImageSpec) -> Path:
         raise WheelError(f"{installer}: pip wheel missing after download")
     (context / "installer").mkdir(exist_ok=True)
     shutil.copyfile(pips[-1], context / "installer" / "pip.whl")
+    shutil.copyfile(Path(__file__).with_name("prune.py"), context / "installer" / "prune.py")
+    rules = spec.prune_rules
+    (context / "prune.txt").write_text(rules.read_text() if rules.is_file() else "# nothing to prune\n")
     project_wheel(context / "project", installer)
     return context
