@@ -11,11 +11,10 @@ import pytest
 
 from interlock.paths import REFERENCE
 from interlock_steps import runtime as rt
-from tests.fakes.kubernetes import Access, FakeKubernetes, istio_crds
+from tests.fakes.kubernetes import FakeKubernetes, istio_crds
 
-from .objects import NAMESPACE, TOKEN, USER, destination_rule, virtual_service
-
-ROLE = Path(__file__).resolve().parents[2] / "tasks" / "istio-set-weights" / "0.1" / "samples" / "role.yaml"
+from .objects import NAMESPACE, TOKEN, destination_rule, virtual_service
+from .support import access, add_mesh
 
 
 @dataclass
@@ -32,13 +31,6 @@ class StepRun:
     @property
     def error(self) -> str:
         return next((line["msg"] for line in self.lines if line["level"] == "error"), "")
-
-
-def access() -> Access:
-    """The deployer's token, with exactly the rules of the Task's sample Role in its namespace."""
-    granted = Access(tokens={TOKEN: USER})
-    granted.bind_role_file(ROLE, USER)
-    return granted
 
 
 @pytest.fixture
@@ -82,55 +74,14 @@ def run_step(tmp_path, kubeconfig_dir):
     return run
 
 
-# --- the mesh: a simulator reading the fake API's weights, scraped by one real Prometheus -----
-
-@pytest.fixture(scope="session")
-def simulator():
-    from tests.fakes.mesh import MeshSimulator
-
-    with MeshSimulator() as sim:
-        yield sim
-
-
-@pytest.fixture(scope="session")
-def prometheus(simulator, tmp_path_factory):
-    from tests.fakes.mesh import PrometheusMissing, PrometheusServer
-
-    try:
-        server = PrometheusServer(tmp_path_factory.mktemp("prometheus"), targets=[simulator.address],
-                                  scrape_interval="250ms").start()
-    except PrometheusMissing as error:
-        pytest.skip(str(error))
-    yield server
-    server.stop()
-
-
-_MESHES = iter(range(1, 10_000))
-
-
 @pytest.fixture
 def mesh(simulator, prometheus, kube):
-    """mesh(canary=Behaviour(...), rps=...) -> the Mesh, with its own metrics namespace (one per test,
-    so tests sharing the Prometheus never see each other's series); traffic flows until the test ends."""
-    from tests.fakes.mesh import Behaviour, Mesh
-
+    """mesh(canary=Behaviour(...), rps=...) -> a Mesh whose traffic flows until the test ends."""
     made = []
 
-    def make(*, canary=None, stable=None, rps: float = 300.0, warm_up: int = 200):
-        metrics_namespace = f"mesh-{next(_MESHES)}"
-        created = simulator.add(Mesh(kube.url, token=TOKEN, namespace=NAMESPACE, virtualservice="reviews",
-                                     route="primary", rps=rps, metrics_namespace=metrics_namespace,
-                                     destinations={"stable": stable or Behaviour("reviews-v1", error_rate=0.001),
-                                                   "canary": canary or Behaviour("reviews-v2", error_rate=0.001)}))
-        made.append(created)
-        if warm_up:  # the stable's traffic before the shift, as the latency baseline needs
-            query = (f'sum(istio_requests_total{{reporter="destination",destination_workload_namespace="{metrics_namespace}",'
-                     f'destination_workload="reviews-v1"}})')
-            from tests.fakes.mesh import wait_for
-
-            assert wait_for(lambda: float((prometheus.query(query) or [{"value": [0, "0"]}])[0]["value"][1]) >= warm_up,
-                            timeout=30), "the stable's traffic never reached Prometheus"
-        return created
+    def make(**options):
+        made.append(add_mesh(simulator, prometheus, kube.url, **options))
+        return made[-1]
 
     yield make
     for created in made:

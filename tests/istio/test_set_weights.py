@@ -200,7 +200,7 @@ def test_in_cluster_service_account_is_the_default(tmp_path, monkeypatch):
     from tests.fakes.kubernetes import FakeKubernetes, istio_crds
     from tests.fakes.kubernetes.tls import self_signed
 
-    from .conftest import access
+    from .support import access
     from .objects import TOKEN, destination_rule
 
     cert, key = self_signed(tmp_path)

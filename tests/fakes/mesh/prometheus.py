@@ -139,11 +139,13 @@ class Switch:
         self.upstream = upstream.rstrip("/")
         self.mode: str | int = "up"
         self.requests = 0
+        self.authorization: list[str] = []  # the Authorization header of each request ("" when absent)
         switch = self
 
         class Handler(BaseHTTPRequestHandler):
             def _forward(self) -> None:
                 switch.requests += 1
+                switch.authorization.append(self.headers.get("Authorization", ""))
                 if switch.mode == "down":
                     self.close_connection = True
                     self.connection.shutdown(socket.SHUT_RDWR)
