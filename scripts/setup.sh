@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs everything Interlock's tools and tests need on Debian 12, as root, idempotently:
-# Debian packages (podman, runc, …), the pinned npm linter, the Python venv from hashed locks.
+# Debian packages (podman, runc, prometheus, …), the pinned npm linter, the Python venv from hashed locks.
 # Each part is skipped when it is already in place; every part says what it does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-APT_PACKAGES=(podman runc uidmap python3-venv nodejs npm make git ca-certificates)
+# prometheus: the real Prometheus (and promtool) the Istio tests scrape the mesh simulator with
+APT_PACKAGES=(podman runc uidmap python3-venv nodejs npm make git ca-certificates prometheus)
 TEKTON_LINT_VERSION=1.1.0   # @ibm/tekton-lint, pinned
 
 missing=()

@@ -74,8 +74,8 @@ def choice(*options: str):
 
 PARAMS = [
     *target_params.PARAMS,
-    rt.param("stable", required=True, help="key of the stable destination (subset, host or host/subset)"),
-    rt.param("canary", required=True, help="key of the canary destination"),
+    rt.param("stable", default="stable", help="key of the stable destination (subset, host or host/subset)"),
+    rt.param("canary", default="canary", help="key of the canary destination"),
     rt.param("steps", rt.integer_list, default=[], help="canary weights to walk, e.g. 5,10,25,50 (100: promote)"),
     rt.param("step-weight", rt.integer, default=0, help="instead of steps: walk by this much …"),
     rt.param("max-weight", rt.integer, default=50, help="… up to this weight"),
