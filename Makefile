@@ -34,7 +34,7 @@ test: setup  ## everything: lint, drift checks, images, unit/contract/task/pipel
 demo: setup  ## build the images and run looker-refresh locally against the fake Looker
 	@$(BIN)/python -m interlock.demo
 
-bench: setup  ## benchmarks: runner overhead, pipeline parallelism, Looker warming
+bench: setup  ## benchmarks: runner overhead, pipeline parallelism, Looker warming, Istio canary
 	@$(BIN)/python -m interlock.bench
 
 lock: setup  ## re-pin requirements/*.txt from pyproject.toml (hashed)
