@@ -24,7 +24,7 @@ def run(canary: Behaviour, *, rps: float = 20, plan: Plan | None = None, warm_up
     j = judge(**judge_overrides)
     j.baseline(world.read().stable)
     plan = plan or Plan(steps=(10, 20, 30, 40, 50), interval=60, check_every=15)
-    outcome = walk(plan, j, world, log=lambda *a, **k: None)
+    outcome = walk(plan, j, world, start=world.read(), log=lambda *a, **k: None)
     return outcome, world, j
 
 
@@ -89,15 +89,16 @@ def test_promote_false_holds_after_the_last_step():
 def test_a_failing_custom_check_rolls_back():
     world = VirtualWorld(stable=HEALTHY, canary=Behaviour("v2"), rps=20)
     world.custom = [{"name": "saturation", "value": 0.95, "max": 0.8, "ok": False}]
-    outcome = walk(Plan(steps=(10,), interval=60, check_every=15), judge(), world, log=lambda *a, **k: None)
+    outcome = walk(Plan(steps=(10,), interval=60, check_every=15), judge(), world, start=world.read(),
+                   log=lambda *a, **k: None)
     assert outcome.decision == ROLLED_BACK and "custom check saturation out of range at 10%: 0.95" in outcome.reason
 
 
 def test_the_walk_stops_before_the_deadline():
     world = VirtualWorld(stable=HEALTHY, canary=Behaviour("v2"), rps=20)
     left = iter([1000.0, 1000.0, 10.0])
-    outcome = walk(Plan(steps=(10,), interval=60, check_every=15), judge(), world, log=lambda *a, **k: None,
-                   time_left=lambda: next(left))
+    outcome = walk(Plan(steps=(10,), interval=60, check_every=15), judge(), world, start=world.read(),
+                   log=lambda *a, **k: None, time_left=lambda: next(left))
     assert outcome.decision == ROLLED_BACK and "deadline is near" in outcome.reason and world.t == 30
 
 

@@ -73,20 +73,19 @@ class Cancelled(Exception):
     """The walk was told to stop (SIGTERM from a Tekton timeout or cancellation)."""
 
 
-def walk(plan: Plan, judge: Judge, world: World, *, log: Callable[..., None],
+def walk(plan: Plan, judge: Judge, world: World, *, start: Reading, log: Callable[..., None],
          observe: Callable[[dict[str, Any]], None] = lambda _: None,
          time_left: Callable[[], float] = lambda: math.inf) -> Outcome:
-    """Run the plan. Raises whatever the world raises (the caller rolls back); `time_left` says how
-    long the walk may still run before it must stop and roll back."""
+    """Run the plan from the `start` reading (taken before the first shift). Raises whatever the
+    world raises (the caller rolls back); `time_left` says how long the walk may still run before
+    it must stop and roll back."""
     observations: list[dict[str, Any]] = []
 
     def note(entry: dict[str, Any]) -> None:
         observations.append(entry)
         observe(entry)
 
-    last = world.read()
-    if isinstance(last, str):
-        raise RuntimeError(f"no metrics before the first shift: {last}")
+    last = start
     inconclusive = 0
     completed = 0
     weight = 0
@@ -102,7 +101,8 @@ def walk(plan: Plan, judge: Judge, world: World, *, log: Callable[..., None],
                                observations)
             world.sleep(wait)
             reading = world.read()
-            entry: dict[str, Any] = {"at": world.now(), "weight": weight, "step_seconds": round(world.now() - shifted, 3)}
+            entry: dict[str, Any] = {"at": world.now(), "weight": weight,
+                                     "step_seconds": round(world.now() - shifted, 3)}
             if isinstance(reading, str):
                 note({**entry, "no_data": reading})
             else:
@@ -138,7 +138,8 @@ def walk(plan: Plan, judge: Judge, world: World, *, log: Callable[..., None],
             note({"at": world.now(), "weight": weight, "decision": "inconclusive", "reason": why,
                   "inconclusive": inconclusive})
             if inconclusive > plan.max_inconclusive:
-                reason = f"{inconclusive} inconclusive intervals (max-inconclusive {plan.max_inconclusive}); last: {why}"
+                reason = (f"{inconclusive} inconclusive intervals (max-inconclusive {plan.max_inconclusive}); "
+                          f"last: {why}")
                 if plan.on_inconclusive == "fail":
                     return Outcome(HELD, reason, completed, weight, True, observations)
                 return Outcome(ROLLED_BACK, reason, completed, weight, True, observations)

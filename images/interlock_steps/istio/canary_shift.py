@@ -24,7 +24,7 @@ from interlock_steps.runtime.results import termination_message_size
 
 from . import target as target_params
 from .canary import ON_INCONCLUSIVE, PROMOTED, ROLLED_BACK, Cancelled, Outcome, Plan, walk
-from .judge import Judge
+from .judge import Judge, Reading
 from .prometheus import QUERIES, Prometheus, PrometheusError, PrometheusUnavailable, parse_queries
 from .virtualservice import apply_weights, check_subsets
 from .weights import describe, find_route, format_weights, weights_of
@@ -90,11 +90,14 @@ PARAMS = [
     rt.param("metrics-namespace", default="", help="destination_workload_namespace; empty: the namespace"),
     rt.param("confidence", fraction, default=0.99, help="1 - the false-rollback rate the tests allow"),
     rt.param("error-tolerance", non_negative, default=0.0, help="canary 5xx rate may exceed stable's by this ratio"),
-    rt.param("latency-quantile", fraction, default=0.99, help="quantile of the stable's latency that marks a slow request"),
-    rt.param("latency-tolerance", non_negative, default=0.5, help="canary share of slow requests may exceed stable's by this ratio"),
+    rt.param("latency-quantile", fraction, default=0.99,
+             help="quantile of the stable's latency that marks a slow request"),
+    rt.param("latency-tolerance", non_negative, default=0.5,
+             help="canary share of slow requests may exceed stable's by this ratio"),
     rt.param("min-requests", rt.integer, default=100, help="requests each side must serve per step"),
     rt.param("max-inconclusive", rt.integer, default=3, help="inconclusive intervals allowed in all"),
-    rt.param("on-inconclusive", choice(*ON_INCONCLUSIVE), default="rollback", help="past max-inconclusive: rollback or fail"),
+    rt.param("on-inconclusive", choice(*ON_INCONCLUSIVE), default="rollback",
+             help="past max-inconclusive: rollback or fail"),
     rt.param("queries", parse_queries, default={}, help="JSON object overriding PromQL templates by name"),
     rt.param("checks", parse_checks, default=[], help="JSON array of custom checks {name, query, min, max}"),
     rt.param("verify-subsets", rt.boolean, default=True, help="check both subsets against the DestinationRules"),
@@ -176,33 +179,14 @@ def main(step: rt.Step) -> None:
     judge = Judge(confidence=p.confidence, error_tolerance=p.error_tolerance, latency_quantile=p.latency_quantile,
                   latency_tolerance=p.latency_tolerance, min_requests=p.min_requests)
     api = target_params.connect(step)
-    vs = api.virtual_service(p.virtualservice)
-    keys = [p.stable, p.canary]
-    route = find_route(vs, p.route, keys)
+    tgt = Target(p.virtualservice, p.route, p.stable, p.canary)
+    vs = api.virtual_service(tgt.name)
+    route = find_route(vs, tgt.route, [tgt.stable, tgt.canary])
     if p.verify_subsets:
         check_subsets(vs, route, api.destination_rules())
     start = weights_of(vs, route)
-    tgt = Target(p.virtualservice, p.route, p.stable, p.canary)
-    session = step.requests_session(idempotent=True)  # instant queries change nothing: POST is safe to repeat
-    session.verify = p.prometheus_tls_verify
-    prometheus = Prometheus(session, p.prometheus_url, timeout=step.policy.timeout, deadline=step.deadline,
-                            token=p.prometheus_token)
-    metrics_namespace = p.metrics_namespace or p.namespace
-    placeholders = {"namespace": metrics_namespace, "canary": p.canary_workload, "stable": p.stable_workload,
-                    "interval": f"{p.interval:g}s"}
-    record = (lambda action, where, outcome="", **fields: step.plan(action, where, **fields)) if step.dry_run else step.record
-    world = LiveWorld(api, tgt, prometheus, {**QUERIES, **p.queries}, placeholders,
-                      {"canary": p.canary_workload, "stable": p.stable_workload}, p.checks,
-                      record=record, log=step.log.info, sleep=step.sleep, dry_run=step.dry_run)
-    now = time.time()
-    try:
-        first = world.read_at(now)
-        judge.baseline(first.stable.minus(world.side("stable", now - p.interval)))
-    except PrometheusUnavailable as error:
-        raise rt.TargetFailed(f"Prometheus is needed before the first shift: {error.message}; nothing was changed",
-                              target=p.prometheus_url) from None
-    except PrometheusError as error:
-        raise rt.BadInput(f"a query does not run: {error.message}; nothing was changed", param="queries") from None
+    world = live_world(step, api, tgt)
+    first = first_reading(step, world, judge)
     step.log.info("plan", start=describe(start), steps=list(plan.steps), promote=plan.promote, interval_s=plan.interval,
                   latency_threshold_ms=judge.threshold_ms, stable_requests_before=first.stable.requests)
     if step.dry_run:
@@ -221,8 +205,7 @@ def main(step: rt.Step) -> None:
     def observe(entry: dict[str, Any]) -> None:
         step.log.info(f"look at {entry.get('weight')}%: {entry.get('decision') or 'no data'}",
                       **{k: entry[k] for k in ("no_data", "reason") if k in entry},
-                      **{f"{side}_requests": entry[side]["requests"] for side in ("canary", "stable") if side in entry},
-                      **({"errors_statistic": entry["errors_test"]["statistic"]} if "errors_test" in entry else {}))
+                      **{f"{side}_requests": entry[side]["requests"] for side in ("canary", "stable") if side in entry})
         report["observations"].append(entry)
         rt.write_report(p.report_dir, REPORT_FILE, report, step.log, step.redactor, quiet=True)
 
@@ -230,35 +213,60 @@ def main(step: rt.Step) -> None:
     failure: BaseException | None = None
     try:
         with cancellable():
-            outcome = walk(plan, judge, world, log=step.log.info, observe=observe,
+            outcome = walk(plan, judge, world, start=first, log=step.log.info, observe=observe,
                            time_left=lambda: step.deadline.remaining() - rollback_reserve(step))
     except BaseException as error:  # noqa: BLE001 - whatever stops the walk, the weights go back first
         failure = error
+        outcome = Outcome(ROLLED_BACK, f"{type(error).__name__}: {error}", 0, 0, True, report["observations"])
     rollback_error: Exception | None = None
-    try:
-        if failure is not None or outcome is None or outcome.decision == ROLLED_BACK:
-            final = restore(step, tgt, start, why=f"{type(failure).__name__}: {failure}" if failure else outcome.reason)
-        else:
-            final = world_weights(api, tgt, keys)
-    except Exception as error:  # noqa: BLE001 - results and report are still written, then this is raised
-        rollback_error, final = error, {}
-    if outcome is None:
-        outcome = Outcome(ROLLED_BACK, f"{type(failure).__name__}: {failure}", 0, 0, True, report["observations"])
+    final: dict[str, Any] = tgt.weights(outcome.weight)
+    if outcome.decision == ROLLED_BACK:
+        try:
+            final = restore(step, tgt, start, why=outcome.reason)
+        except Exception as error:  # noqa: BLE001 - results and report are still written, then this is raised
+            rollback_error, final = error, {}
     report.update(decision=outcome.decision, reason=outcome.reason, final_weights=final)
     rt.write_report(p.report_dir, REPORT_FILE, report, step.log, step.redactor)
     results = {"decision": outcome.decision, "previous-weights": format_weights(start),
                "final-weights": format_weights(final), "steps-completed": str(outcome.steps_completed)}
     room = rt.TERMINATION_MESSAGE_LIMIT - termination_message_size(results) - 64
     step.results.write(**results, summary=summary_result(outcome, plan, judge, room))
-    if rollback_error is not None:
-        raise rollback_error
-    if failure is not None:
-        raise failure
+    for error in (rollback_error, failure):
+        if error is not None:
+            raise error
     if outcome.failed:
         raise rt.TargetFailed(f"canary {outcome.decision}: {outcome.reason}", decision=outcome.decision)
-    step.log.info(f"canary {outcome.decision}", reason=outcome.reason, weights=describe(final))
-    if outcome.decision == PROMOTED:
-        step.record("promote canary", target_params.label(step), weights=describe(final))
+    step.record(f"{'promote' if outcome.decision == PROMOTED else 'hold'} canary", target_params.label(step),
+                weights=describe(final), reason=outcome.reason)
+
+
+def live_world(step: rt.Step, api: Any, tgt: Target) -> LiveWorld:
+    """The walk's world: this VirtualService, and Prometheus through the runtime's retrying session."""
+    p = step.params
+    session = step.requests_session(idempotent=True)  # instant queries change nothing: POST is safe to repeat
+    session.verify = p.prometheus_tls_verify
+    prometheus = Prometheus(session, p.prometheus_url, timeout=step.policy.timeout, deadline=step.deadline,
+                            token=p.prometheus_token)
+    placeholders = {"namespace": p.metrics_namespace or p.namespace, "canary": p.canary_workload,
+                    "stable": p.stable_workload, "interval": f"{p.interval:g}s"}
+    return LiveWorld(api, tgt, prometheus, {**QUERIES, **p.queries}, placeholders,
+                     {"canary": p.canary_workload, "stable": p.stable_workload}, p.checks,
+                     record=step.record, plan=step.plan, log=step.log.info, sleep=step.sleep, dry_run=step.dry_run)
+
+
+def first_reading(step: rt.Step, world: LiveWorld, judge: Judge) -> Reading:
+    """Every counter before the first shift (every query runs once, so a bad one fails now, with
+    nothing changed), and the latency threshold from the stable's last interval."""
+    now = time.time()
+    try:
+        first = world.read_at(now)
+        judge.baseline(first.stable.minus(world.side("stable", now - step.params.interval)))
+    except PrometheusUnavailable as error:
+        raise rt.TargetFailed(f"Prometheus is needed before the first shift: {error.message}; nothing was changed",
+                              target=step.params.prometheus_url) from None
+    except PrometheusError as error:
+        raise rt.BadInput(f"a query does not run: {error.message}; nothing was changed", param="queries") from None
+    return first
 
 
 def restore(step: rt.Step, tgt: Target, start: dict[str, Any], *, why: str) -> dict[str, Any]:
@@ -271,14 +279,9 @@ def restore(step: rt.Step, tgt: Target, start: dict[str, Any], *, why: str) -> d
         step.log.error("ROLLBACK FAILED: traffic may still be shifted; restore previous-weights with istio-rollback",
                        error=str(error), weights=describe(start))
         raise
-    step.record("roll back", f"virtualservice/{api.namespace}/{tgt.name}", "changed" if applied.changed else "unchanged",
-                weights=describe(applied.weights), reason=why)
+    step.record("roll back", f"virtualservice/{api.namespace}/{tgt.name}",
+                "changed" if applied.changed else "unchanged", weights=describe(applied.weights), reason=why)
     return applied.weights
-
-
-def world_weights(api: Any, tgt: Target, keys: list[str]) -> dict[str, Any]:
-    vs = api.virtual_service(tgt.name)
-    return weights_of(vs, find_route(vs, tgt.route, keys))
 
 
 if __name__ == "__main__":

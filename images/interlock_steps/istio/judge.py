@@ -28,7 +28,8 @@ class Side:
     buckets: dict[float, float] = field(default_factory=dict)
 
     def minus(self, earlier: Side) -> Side:
-        return Side(self.requests - earlier.requests, self.errors - earlier.errors, difference(self.buckets, earlier.buckets))
+        return Side(self.requests - earlier.requests, self.errors - earlier.errors,
+                    difference(self.buckets, earlier.buckets))
 
     @property
     def observed(self) -> float:
@@ -78,7 +79,8 @@ class Judge:
     def baseline(self, stable_window: Side) -> None:
         """Fix the latency threshold from the stable's traffic before the first shift."""
         if stable_window.observed >= self.min_requests and not stable_window.reset:
-            self.threshold_ms = bucket_at_or_above(stable_window.buckets, histogram_quantile(self.quantile, stable_window.buckets))
+            quantile = histogram_quantile(self.quantile, stable_window.buckets)
+            self.threshold_ms = bucket_at_or_above(stable_window.buckets, quantile)
 
     def look(self, previous: Reading, current: Reading) -> Verdict:
         canary, stable = current.canary.minus(previous.canary), current.stable.minus(previous.stable)
@@ -89,13 +91,14 @@ class Judge:
         self.errors.update(canary.errors, stable.errors, canary.requests, stable.requests)
         slow_canary = slow_stable = None
         if self.threshold_ms is not None and not math.isinf(self.threshold_ms):
-            slow_canary, slow_stable = above(canary.buckets, self.threshold_ms), above(stable.buckets, self.threshold_ms)
+            slow_canary = above(canary.buckets, self.threshold_ms)
+            slow_stable = above(stable.buckets, self.threshold_ms)
             self.latency.update(slow_canary, slow_stable, canary.observed, stable.observed)
         worse = "errors" if self.errors.rejected else "latency" if self.latency.rejected else None
         return Verdict(worse, canary, stable, report={
             "canary": self._side(canary, slow_canary), "stable": self._side(stable, slow_stable),
-            "errors_test": self._test(self.errors), "latency_test": {**self._test(self.latency),
-                                                                     "threshold_ms": _number(self.threshold_ms or math.nan)},
+            "errors_test": self._test(self.errors),
+            "latency_test": {**self._test(self.latency), "threshold_ms": _number(self.threshold_ms or math.nan)},
         })
 
     def _side(self, side: Side, slow: float | None) -> dict[str, Any]:

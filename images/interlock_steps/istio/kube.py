@@ -64,7 +64,8 @@ def configuration(step: Any, kubeconfig_dir: str, *, deadline: Deadline | None =
     base = Configuration()
     try:
         if kubeconfig_dir:
-            kubernetes.config.load_kube_config(config_file=str(_kubeconfig_file(kubeconfig_dir)), client_configuration=base)
+            kubernetes.config.load_kube_config(config_file=str(_kubeconfig_file(kubeconfig_dir)),
+                                               client_configuration=base)
         else:
             kubernetes.config.load_incluster_config(client_configuration=base)
     except ConfigException as error:
@@ -125,7 +126,8 @@ class IstioApi:
         return self._call(f"list DestinationRules in {self.namespace}", "list_namespaced_custom_object",
                           "destinationrules").get("items", [])
 
-    def patch_virtual_service(self, name: str, operations: list[dict[str, Any]], *, dry_run: bool = False) -> dict[str, Any]:
+    def patch_virtual_service(self, name: str, operations: list[dict[str, Any]], *,
+                              dry_run: bool = False) -> dict[str, Any]:
         kwargs = {"dry_run": "All"} if dry_run else {}
         return self._call(f"patch VirtualService {self.namespace}/{name}", "patch_namespaced_custom_object",
                           "virtualservices", name, operations, _content_type="application/json-patch+json", **kwargs)

@@ -121,7 +121,8 @@ class Prometheus:
         if data.get("resultType") == "scalar":
             return [Sample({}, float(data["result"][1]))]
         if data.get("resultType") != "vector":
-            raise PrometheusError(f"{promql!r}: expected an instant vector, got a {data.get('resultType')}", target=self.url)
+            raise PrometheusError(f"{promql!r}: expected an instant vector, got a {data.get('resultType')}",
+                                  target=self.url)
         return [Sample(item.get("metric") or {}, float(item["value"][1])) for item in data.get("result") or []]
 
 

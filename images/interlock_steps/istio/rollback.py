@@ -31,7 +31,8 @@ def main(step: rt.Step) -> None:
         return
     step.record("restore weights", where, "changed" if restored.changed else "unchanged",
                 previous=describe(restored.previous), weights=describe(restored.weights), conflicts=restored.conflicts)
-    step.results.write(**{"restored-weights": format_weights(restored.weights), "changed": str(restored.changed).lower()})
+    step.results.write(**{"restored-weights": format_weights(restored.weights),
+                          "changed": str(restored.changed).lower()})
 
 
 if __name__ == "__main__":

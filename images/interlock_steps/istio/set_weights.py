@@ -16,7 +16,8 @@ from .weights import describe, find_route, format_weights, parse_weights
 
 PARAMS = [
     *target.PARAMS,
-    rt.param("weights", parse_weights, required=True, help="weights by subset or host, e.g. stable=90,canary=10 (sum 100)"),
+    rt.param("weights", parse_weights, required=True,
+             help="weights by subset or host, e.g. stable=90,canary=10 (sum 100)"),
     rt.param("verify-subsets", rt.boolean, default=True, help="check each subset against the DestinationRules"),
 ]
 
@@ -37,8 +38,9 @@ def main(step: rt.Step) -> None:
         step.results.write(**{"previous-weights": format_weights(applied.previous),
                               "applied-weights": format_weights(applied.previous), "changed": "false"})
         return
-    step.record("set weights", where, "changed" if applied.changed else "unchanged", previous=describe(applied.previous),
-                weights=describe(applied.weights), conflicts=applied.conflicts, resource_version=applied.resource_version)
+    step.record("set weights", where, "changed" if applied.changed else "unchanged",
+                previous=describe(applied.previous), weights=describe(applied.weights), conflicts=applied.conflicts,
+                resource_version=applied.resource_version)
     step.results.write(**{"previous-weights": format_weights(applied.previous),
                           "applied-weights": format_weights(applied.weights), "changed": str(applied.changed).lower()})
 

@@ -85,7 +85,8 @@ class RatioTest:
         """Always-valid p-value: 1 / max Lambda so far (capped at 1)."""
         return min(1.0, math.exp(-self.peak))
 
-    def update(self, canary_events: float, stable_events: float, canary_requests: float, stable_requests: float) -> bool:
+    def update(self, canary_events: float, stable_events: float, canary_requests: float,
+               stable_requests: float) -> bool:
         """Add one look's counts (since the previous look); returns whether H0 is now rejected.
 
         A look in which either side served nothing, or nothing happened, carries no information."""

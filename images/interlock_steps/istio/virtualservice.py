@@ -51,7 +51,8 @@ def apply_weights(api: IstioApi, name: str, route_name: str, keys: list[str], ta
             log("conflict: the VirtualService changed since it was read; reading it again",
                 target=f"virtualservice/{name}", conflicts=conflicts + 1)
             continue
-        return Applied(route, current, weights_of(result, route), True, conflicts, result["metadata"]["resourceVersion"])
+        return Applied(route, current, weights_of(result, route), True, conflicts,
+                       result["metadata"]["resourceVersion"])
     raise TargetFailed(f"VirtualService {api.namespace}/{name}: still conflicting after {max_conflicts} re-reads "
                        "(another writer keeps changing it); nothing was changed by this step",
                        target=f"virtualservice/{name}")
@@ -69,6 +70,10 @@ def _fqdn(host: str, namespace: str) -> str:
     return host
 
 
+def _rule_host(rule: Mapping[str, Any], namespace: str) -> str:
+    return _fqdn(str((rule.get("spec") or {}).get("host")), (rule.get("metadata") or {}).get("namespace", namespace))
+
+
 def check_subsets(vs: Mapping[str, Any], route: Route, rules: list[Mapping[str, Any]]) -> None:
     """Every subset the route sends traffic to is defined by a DestinationRule of its host (Istio
     answers 503 "no healthy upstream" for an undefined one)."""
@@ -80,8 +85,7 @@ def check_subsets(vs: Mapping[str, Any], route: Route, rules: list[Mapping[str, 
         if not subset:
             continue
         host = _fqdn(str(target.get("host")), namespace)
-        defined = [s.get("name") for rule in rules
-                   if _fqdn(str((rule.get("spec") or {}).get("host")), (rule.get("metadata") or {}).get("namespace", namespace)) == host
+        defined = [s.get("name") for rule in rules if _rule_host(rule, namespace) == host
                    for s in (rule.get("spec") or {}).get("subsets") or []]
         if subset not in defined:
             where = f"defines subsets {sorted(filter(None, defined))}" if defined else "has no DestinationRule for it"

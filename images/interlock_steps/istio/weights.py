@@ -68,7 +68,7 @@ def parse_recorded_weights(text: str) -> Weights:
     null (no weight field). Not required to add up to 100: it is what was found, restored as it was."""
     raw = json.loads(text)
     if not isinstance(raw, dict) or not raw:
-        raise ValueError("expected a non-empty JSON object of destination to weight, e.g. {\"stable\":100,\"canary\":0}")
+        raise ValueError('expected a non-empty JSON object of destination to weight, e.g. {"stable":100,"canary":0}')
     for key, value in raw.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
             raise ValueError(f"weight of {key!r} must be a non-negative integer or null, got {value!r}")
@@ -186,7 +186,8 @@ def weight_patch(vs: Mapping[str, Any], route: Route, target: Mapping[str, int |
         if key not in target or target[key] == current[key]:
             continue
         path = f"/spec/http/{route.index}/route/{slot}/weight"
-        ops.append({"op": "remove", "path": path} if target[key] is None else {"op": "add", "path": path, "value": target[key]})
+        ops.append({"op": "remove", "path": path} if target[key] is None
+                   else {"op": "add", "path": path, "value": target[key]})
     if not ops:
         return []
     return [{"op": "replace", "path": "/metadata/resourceVersion", "value": vs["metadata"]["resourceVersion"]}, *ops]

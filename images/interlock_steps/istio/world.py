@@ -25,7 +25,8 @@ def parse_checks(text: str) -> list[dict[str, Any]]:
         raise ValueError("expected a JSON array of {name, query, min, max}")
     for number, check in enumerate(raw):
         if not isinstance(check, dict) or set(check) - CHECK_KEYS or not check.get("name") or not check.get("query"):
-            raise ValueError(f"check {number}: expected an object with name, query and min and/or max (only those keys)")
+            raise ValueError(f"check {number}: expected an object with name, query and min and/or max "
+                             "(only those keys)")
         bounds = [check.get(k) for k in ("min", "max") if k in check]
         if not bounds or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds):
             raise ValueError(f"check {check['name']!r}: give a numeric min, max or both")
@@ -48,12 +49,12 @@ class Target:
 class LiveWorld:
     def __init__(self, api: IstioApi, target: Target, prometheus: Prometheus, templates: dict[str, str],
                  placeholders: dict[str, str], workloads: dict[str, str], checks: list[dict[str, Any]], *,
-                 record: Callable[..., None], log: Callable[..., None], sleep: Callable[[float], None],
-                 dry_run: bool = False) -> None:
+                 record: Callable[..., None], plan: Callable[..., None], log: Callable[..., None],
+                 sleep: Callable[[float], None], dry_run: bool = False) -> None:
         self.api, self.target, self.prometheus = api, target, prometheus
         self.templates, self.placeholders, self.workloads = templates, placeholders, workloads
         self.custom = checks
-        self.record, self.log, self._sleep = record, log, sleep
+        self.record, self.plan, self.log, self._sleep = record, plan, log, sleep
         self.dry_run = dry_run
 
     def now(self) -> float:
@@ -67,8 +68,12 @@ class LiveWorld:
         weights = self.target.weights(weight)
         applied = apply_weights(self.api, self.target.name, self.target.route, [self.target.stable, self.target.canary],
                                 weights, log=self.log, dry_run=self.dry_run)
-        self.record("set weights", f"virtualservice/{self.api.namespace}/{self.target.name} {applied.route.label}",
-                    "changed" if applied.changed else "unchanged", weights=describe(weights), conflicts=applied.conflicts)
+        where = f"virtualservice/{self.api.namespace}/{self.target.name} {applied.route.label}"
+        if self.dry_run:  # the API server checked the patch (dryRun=All) and stored nothing
+            self.plan("set weights", where, weights=describe(weights))
+        else:
+            self.record("set weights", where, "changed" if applied.changed else "unchanged", weights=describe(weights),
+                        conflicts=applied.conflicts)
 
     def queries(self, side: str) -> dict[str, str]:
         values = {**self.placeholders, "workload": self.workloads[side]}
@@ -76,8 +81,9 @@ class LiveWorld:
 
     def side(self, side: str, at: float) -> Side:
         rendered = self.queries(side)
-        return Side(total(self.prometheus.query(rendered["requests"], at)), total(self.prometheus.query(rendered["errors"], at)),
-                    buckets(self.prometheus.query(rendered["latency"], at)))
+        query = self.prometheus.query
+        return Side(total(query(rendered["requests"], at)), total(query(rendered["errors"], at)),
+                    buckets(query(rendered["latency"], at)))
 
     def read_at(self, at: float) -> Reading:
         """Every counter at instant `at`; raises PrometheusUnavailable/PrometheusError."""

@@ -75,7 +75,7 @@ def _ours(canary_error_rate: float, rng, confidence: float) -> tuple[bool, float
     judge = Judge(confidence=confidence, error_tolerance=0.0, latency_quantile=0.99, latency_tolerance=0.5,
                   min_requests=100)
     judge.baseline(world.read().stable)
-    outcome = walk(Plan(STEPS, INTERVAL, CHECK_EVERY), judge, world, log=lambda *a, **k: None)
+    outcome = walk(Plan(STEPS, INTERVAL, CHECK_EVERY), judge, world, start=world.read(), log=lambda *a, **k: None)
     rolled_back = outcome.decision == ROLLED_BACK
     return rolled_back, (world.t - world.applied[0][0]) if rolled_back else None
 
