@@ -9,12 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from interlock.paths import REFERENCE
 from interlock_steps import runtime as rt
-from tests.fakes.kubernetes import FakeKubernetes, istio_crds
 
-from .objects import NAMESPACE, TOKEN, destination_rule, virtual_service
-from .support import access, add_mesh
+from .objects import NAMESPACE, TOKEN
+from .support import add_mesh, seeded_kube
 
 
 @dataclass
@@ -35,9 +33,7 @@ class StepRun:
 
 @pytest.fixture
 def kube():
-    with FakeKubernetes(istio_crds(REFERENCE), access=access()) as fake:
-        fake.put(virtual_service())
-        fake.put(destination_rule())
+    with seeded_kube() as fake:
         yield fake
 
 

@@ -3,12 +3,15 @@ Role, enforced) and a simulated mesh whose stable traffic has reached Prometheus
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from tests.fakes.kubernetes import Access
+from interlock.paths import REFERENCE
+from tests.fakes.kubernetes import Access, FakeKubernetes, istio_crds
 from tests.fakes.mesh import Behaviour, Mesh, MeshSimulator, PrometheusServer, wait_for
 
-from .objects import NAMESPACE, NAME, TOKEN, USER
+from .objects import NAME, NAMESPACE, TOKEN, USER, destination_rule, virtual_service
 
 ROLE = Path(__file__).resolve().parents[2] / "tasks" / "istio-set-weights" / "0.1" / "samples" / "role.yaml"
 _MESHES = itertools.count(1)
@@ -19,6 +22,16 @@ def access() -> Access:
     granted = Access(tokens={TOKEN: USER})
     granted.bind_role_file(ROLE, USER)
     return granted
+
+
+@contextmanager
+def seeded_kube(tls: tuple[Path, Path] | None = None) -> Iterator[FakeKubernetes]:
+    """The fake API with Istio's CRDs, the sample Role enforced, and shop/reviews with its
+    DestinationRule."""
+    with FakeKubernetes(istio_crds(REFERENCE), access=access(), tls=tls) as fake:
+        fake.put(virtual_service())
+        fake.put(destination_rule())
+        yield fake
 
 
 def add_mesh(simulator: MeshSimulator, prometheus: PrometheusServer, api_url: str, *, canary: Behaviour | None = None,

@@ -195,21 +195,17 @@ def test_in_cluster_service_account_is_the_default(tmp_path, monkeypatch):
 
     from kubernetes.config import incluster_config
 
-    from interlock.paths import REFERENCE
     from interlock_steps import runtime as rt
-    from tests.fakes.kubernetes import FakeKubernetes, istio_crds
     from tests.fakes.kubernetes.tls import self_signed
 
-    from .support import access
-    from .objects import TOKEN, destination_rule
+    from .objects import TOKEN
+    from .support import seeded_kube
 
     cert, key = self_signed(tmp_path)
     (tmp_path / "token").write_text(TOKEN)
     monkeypatch.setattr(incluster_config, "SERVICE_TOKEN_FILENAME", str(tmp_path / "token"))
     monkeypatch.setattr(incluster_config, "SERVICE_CERT_FILENAME", str(cert))
-    with FakeKubernetes(istio_crds(REFERENCE), access=access(), tls=(cert, key)) as fake:
-        fake.put(virtual_service())
-        fake.put(destination_rule())
+    with seeded_kube(tls=(cert, key)) as fake:
         host, port = fake.url.removeprefix("https://").split(":")
         monkeypatch.setenv("KUBERNETES_SERVICE_HOST", host)
         monkeypatch.setenv("KUBERNETES_SERVICE_PORT", port)

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from interlock.paths import REFERENCE
-from tests.fakes.kubernetes import FakeKubernetes, istio_crds
 from tests.fakes.mesh import Behaviour, Switch
-from tests.istio.objects import NAME, NAMESPACE, TOKEN, destination_rule, virtual_service, weights, without_weights
-from tests.istio.support import access, add_mesh
+from tests.istio.objects import NAME, NAMESPACE, TOKEN, virtual_service, weights, without_weights
+from tests.istio.support import add_mesh, seeded_kube
 
 from .conftest import built_image, interlock_run
 
@@ -27,9 +25,7 @@ def istio_image() -> str:
 
 @pytest.fixture
 def kube():
-    with FakeKubernetes(istio_crds(REFERENCE), access=access()) as fake:
-        fake.put(virtual_service())
-        fake.put(destination_rule())
+    with seeded_kube() as fake:
         yield fake
 
 

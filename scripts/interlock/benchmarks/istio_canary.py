@@ -124,7 +124,8 @@ def simulate(analyses: int = ANALYSES, seed: int = 20_26) -> dict:
         bad = [judge(BAD_ERRORS) for _ in range(analyses)]
         times = sorted(t / INTERVAL for caught, t in bad if caught and t is not None)
         false_rollbacks, caught = sum(healthy), sum(1 for c, _ in bad if c)
-        out[name] = {"false_rollback": false_rollbacks / analyses, "false_rollback_ci": wilson(false_rollbacks, analyses),
+        out[name] = {"false_rollback": false_rollbacks / analyses,
+                     "false_rollback_ci": wilson(false_rollbacks, analyses),
                      "caught": caught / analyses, "caught_ci": wilson(caught, analyses),
                      "intervals_to_restore_median": statistics.median(times) if times else None,
                      "intervals_to_restore_p90": times[int(0.9 * (len(times) - 1))] if times else None,
@@ -137,19 +138,17 @@ def real_stack(runs: int = REAL_RUNS) -> dict:
     _imports()
     from interlock_steps import runtime as rt
     from interlock_steps.istio import canary_shift
-    from tests.fakes.kubernetes import FakeKubernetes, istio_crds
     from tests.fakes.mesh import Behaviour, MeshSimulator, PrometheusServer
-    from tests.istio.objects import NAME, NAMESPACE, TOKEN, destination_rule, virtual_service
-    from tests.istio.support import access, add_mesh
+    from tests.istio.objects import NAME, NAMESPACE, TOKEN
+    from tests.istio.support import add_mesh, seeded_kube
 
     interval, check = INTERVAL / SCALE, CHECK_EVERY / SCALE
     measured: list[float] = []
     with tempfile.TemporaryDirectory(prefix="interlock-bench-") as tmp, MeshSimulator() as simulator:
-        with PrometheusServer(Path(tmp) / "prometheus", targets=[simulator.address], scrape_interval="250ms") as prometheus:
+        prometheus_dir = Path(tmp) / "prometheus"
+        with PrometheusServer(prometheus_dir, targets=[simulator.address], scrape_interval="250ms") as prometheus:
             for run in range(runs):
-                with FakeKubernetes(istio_crds(paths.REFERENCE), access=access()) as kube:
-                    kube.put(virtual_service())
-                    kube.put(destination_rule())
+                with seeded_kube() as kube:
                     mesh = add_mesh(simulator, prometheus, kube.url, rps=RPS * SCALE, warm_up=int(RPS * INTERVAL),
                                     stable=Behaviour("reviews-v1", STABLE_ERRORS),
                                     canary=Behaviour("reviews-v2", BAD_ERRORS))
@@ -169,7 +168,8 @@ def real_stack(runs: int = REAL_RUNS) -> dict:
                     shifts = [r.at for r in writes if r.object["spec"]["http"][1]["route"][1].get("weight") == 10]
                     restored = writes[-1]
                     if code != 1 or not shifts or restored.object["spec"]["http"][1]["route"][1].get("weight") != 0:
-                        raise SystemExit(f"istio benchmark: run {run} did not roll back (exit {code}): {log.getvalue()[-600:]}")
+                        raise SystemExit(f"istio benchmark: run {run} did not roll back (exit {code}): "
+                                         f"{log.getvalue()[-600:]}")
                     shifted = shifts[0]
                     measured.append((restored.at - shifted) / interval)
     return {"scale": SCALE, "interval_s": interval, "rps": RPS * SCALE, "runs": runs,
@@ -203,7 +203,8 @@ def report(r: dict) -> str:
     s, real, img = r["simulated"], r["real_stack"], r["image"]
     lines = [f"istio canary ({s['analyses']} simulated analyses each, {s['rps']:g} rps, interval 1m, steps "
              f"{','.join(map(str, s['steps']))}; canary 5 % vs stable 0.1 % 5xx):"]
-    for name, label in (("ours", "istio-canary-shift (confidence 0.99)"), ("ours_0.999", "istio-canary-shift (confidence 0.999)"),
+    for name, label in (("ours", "istio-canary-shift (confidence 0.99)"),
+                        ("ours_0.999", "istio-canary-shift (confidence 0.999)"),
                         ("flagger", f"Flagger's rule (threshold {FLAGGER_THRESHOLD}, tick {FLAGGER_TICK:g}s)")):
         x = s[name]
         lines.append(
@@ -212,15 +213,15 @@ def report(r: dict) -> str:
             f"{_pct(x['caught_ci'][1])}], restored after {x['intervals_to_restore_median']:.2f} intervals "
             f"(median; p90 {x['intervals_to_restore_p90']:.2f}; within 1 interval {_pct(x['within_one_interval'])})")
     ours = s["ours"]["intervals_to_restore_median"]
-    lines.append(f"  Flagger as documented (interval x threshold): 5 intervals -> ours {ours:.2f} ({5 / ours:.1f}x faster); "
-                 f"goal <= 1 interval: {'met' if ours <= 1 else 'NOT met'}; false rollback <= 1 %: "
-                 f"{'met' if s['ours']['false_rollback'] <= 0.01 else 'NOT met'}; caught >= 99 %: "
+    lines.append(f"  Flagger as documented (interval x threshold): 5 intervals -> ours {ours:.2f} "
+                 f"({5 / ours:.1f}x faster); goal <= 1 interval: {'met' if ours <= 1 else 'NOT met'}; "
+                 f"false rollback <= 1 %: {'met' if s['ours']['false_rollback'] <= 0.01 else 'NOT met'}; caught >= 99 %: "
                  f"{'met' if s['ours']['caught'] >= 0.99 else 'NOT met'}")
     lines.append(f"  real stack at 1/{real['scale']} time (interval {real['interval_s']:g}s, {real['rps']:g} rps, real "
                  f"Prometheus): restored after {real['median']} intervals (median of {real['runs']}: "
                  f"{real['intervals_to_restore']})")
-    lines.append(f"  istio image {img['size_mb']} MB (goal <= 120: {'met' if img['size_mb'] <= 120 else 'NOT met'}); cold "
-                 f"start to the first API call {img['cold_start_s']} s median of {len(img['cold_starts_s'])} "
+    lines.append(f"  istio image {img['size_mb']} MB (goal <= 120: {'met' if img['size_mb'] <= 120 else 'NOT met'}); "
+                 f"cold start to the first API call {img['cold_start_s']} s median of {len(img['cold_starts_s'])} "
                  f"{img['cold_starts_s']} (goal <= 0.8: {'met' if img['cold_start_s'] <= 0.8 else 'NOT met'}; "
                  f"load average {img['load_average']})")
     return "\n".join(lines)

@@ -8,16 +8,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import signal
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import yaml
 
 from interlock.paths import REFERENCE
 
+from ..loopback import serve_until_stopped
 from .crds import CrdError, istio_crds, load_crds
 from .faults import Fault, FaultSpecError
 from .rbac import Access
@@ -82,17 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         except (CrdError, FaultSpecError, ValueError, OSError, yaml.YAMLError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
         with fake:
             if args.kubeconfig:
                 token = _pair(args.token[0], "--token")[0] if args.token else None
                 fake.kubeconfig(args.kubeconfig, token=token)
-            print(fake.url, flush=True)
-            try:
-                stop.wait()
-            except KeyboardInterrupt:
-                pass
+            serve_until_stopped(fake.url)
         if args.record:
             record(fake, args.record)
     return 0

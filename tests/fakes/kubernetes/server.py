@@ -20,19 +20,19 @@ import copy
 import json
 import re
 import secrets
-import ssl
 import string
 import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..loopback import Loopback
 from . import status as st
 from .crds import CustomResource
 from .faults import Faults
@@ -86,8 +86,6 @@ class FakeKubernetes:
     def __init__(self, crds: Iterable[CustomResource], *, host: str = "127.0.0.1", port: int = 0,
                  access: Access | None = None, tls: tuple[Path, Path] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError(f"FakeKubernetes host {host!r}: the fake only listens on loopback")
         self.crds = {(c.group, c.plural): c for c in crds}
         self.access = access or Access()
         self.faults = Faults()
@@ -97,32 +95,19 @@ class FakeKubernetes:
         self.unchecked_rules: set[str] = set()
         self._tls = tls
         self._host, self._port = host, port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._loopback: Loopback | None = None
         self._record_lock = threading.Lock()
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> FakeKubernetes:
         handler = type("FakeKubernetesHandler", (_Handler,), {"fake": self})
-        server = _Server((self._host, self._port), handler)
-        if self._tls:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(str(self._tls[0]), str(self._tls[1]))
-            server.socket = context.wrap_socket(server.socket, server_side=True)
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.02,), name="fake-kubernetes", daemon=True)
-        self._thread.start()
+        self._loopback = Loopback(handler, host=self._host, port=self._port, tls=self._tls, name="fake-kubernetes")
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._loopback is not None:
+            self._loopback.stop()
+            self._loopback = None
 
     def __enter__(self) -> FakeKubernetes:
         return self.start()
@@ -132,10 +117,9 @@ class FakeKubernetes:
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if self._loopback is None:
             raise RuntimeError("FakeKubernetes is not started: call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"{'https' if self._tls else 'http'}://{host}:{port}"
+        return self._loopback.url
 
     @property
     def schema_checked(self) -> bool:
@@ -459,10 +443,6 @@ def _label_selector(text: str) -> Callable[[dict[str, str]], bool] | None:
         else:
             return None
     return lambda labels: all(test(labels) for test in tests)
-
-
-class _Server(ThreadingHTTPServer):
-    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -7,10 +7,9 @@ serves until interrupted (Ctrl-C or SIGTERM).
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
+from ..loopback import serve_until_stopped
 from .mesh import Mesh
 from .server import MeshSimulator
 from .traffic import Behaviour
@@ -40,15 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     mesh = Mesh(args.api, namespace=args.namespace, virtualservice=args.virtualservice, route=args.route,
                 destinations=destinations, rps=args.rps, token=args.token, api_version=args.api_version, poll=args.poll,
                 metrics_namespace=args.metrics_namespace)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with MeshSimulator(port=args.port, tick=args.tick) as simulator:
         simulator.add(mesh)
-        print(simulator.url, flush=True)
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        serve_until_stopped(simulator.url)
     return 0
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from ..loopback import Loopback
 from .mesh import Mesh
 
 FAMILIES = (("istio_requests_total", "counter", "Requests answered, by response code."),
@@ -21,16 +22,14 @@ FAMILIES = (("istio_requests_total", "counter", "Requests answered, by response 
 
 class MeshSimulator:
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tick: float = 0.05) -> None:
-        if host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError(f"MeshSimulator host {host!r}: the simulator only listens on loopback")
         self.meshes: list[Mesh] = []
         self.tick = tick
         self.scrapes = 0
         self._host, self._port = host, port
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._threads: list[threading.Thread] = []
+        self._loopback: Loopback | None = None
+        self._ticker: threading.Thread | None = None
 
     def add(self, mesh: Mesh) -> Mesh:
         mesh.tick()  # read the weights now, so traffic starts with the right split
@@ -60,25 +59,21 @@ class MeshSimulator:
                 mesh.tick()
 
     def start(self) -> MeshSimulator:
-        handler = type("MeshHandler", (_Handler,), {"simulator": self})
-        self._server = ThreadingHTTPServer((self._host, self._port), handler)
-        self._server.daemon_threads = True
         self._stop.clear()
-        self._threads = [threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True, name="mesh-http"),
-                         threading.Thread(target=self._run, daemon=True, name="mesh-ticker")]
-        for thread in self._threads:
-            thread.start()
+        self._loopback = Loopback(type("MeshHandler", (_Handler,), {"simulator": self}), host=self._host,
+                                  port=self._port, name="mesh-http")
+        self._ticker = threading.Thread(target=self._run, daemon=True, name="mesh-ticker")
+        self._ticker.start()
         return self
 
     def stop(self) -> None:
         self._stop.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._threads = []
+        if self._loopback is not None:
+            self._loopback.stop()
+            self._loopback = None
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+            self._ticker = None
 
     def __enter__(self) -> MeshSimulator:
         return self.start()
@@ -89,10 +84,9 @@ class MeshSimulator:
     @property
     def address(self) -> str:
         """host:port, as a Prometheus scrape target."""
-        if self._server is None:
+        if self._loopback is None:
             raise RuntimeError("MeshSimulator is not started")
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        return self._loopback.address
 
     @property
     def url(self) -> str:
