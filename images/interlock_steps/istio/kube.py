@@ -73,9 +73,9 @@ def configuration(step: Any, kubeconfig_dir: str, *, deadline: Deadline | None =
         raise BadInput(f"Kubernetes credentials ({where}): {error}"
                        + ("" if kubeconfig_dir else "; outside a cluster, bind the kubeconfig workspace")) from None
     token = (base.api_key or {}).get("authorization") or (base.api_key or {}).get("BearerToken")
-    if token:
+    if token:  # "bearer <token>" in-cluster, the bare token from a kubeconfig
         step.secret(token)
-        step.secret(token.removeprefix("Bearer ").strip())
+        step.secret(token.split(" ", 1)[1] if token.lower().startswith("bearer ") else token)
     if deadline is None:
         return step.kubernetes_configuration(base=base, idempotent=True)
     from interlock_steps.runtime.retry_kubernetes import kubernetes_configuration

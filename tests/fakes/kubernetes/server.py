@@ -39,7 +39,7 @@ from .faults import Faults
 from .patch import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, PatchError, json_patch, merge_patch
 from .rbac import Access
 from .schema import validate
-from .store import Key, Revision, Store
+from .store import Revision, Store
 
 _PATH = re.compile(r"^/apis/(?P<group>[^/]+)/(?P<version>[^/]+)(?:/namespaces/(?P<namespace>[^/]+))?"
                    r"/(?P<plural>[^/]+)(?:/(?P<name>[^/]+))?(?:/(?P<subresource>[^/]+))?$")
