@@ -7,7 +7,8 @@ params, and every PromQL query (run once) are checked, and the weights found are
 many inconclusive intervals, an error, the deadline, SIGTERM from a Tekton timeout or
 cancellation) restores exactly the weights found at the start, with its own time budget, before the
 step exits: traffic is never left half-shifted, except by `on-inconclusive: fail`, which stops
-where it is on purpose. Results are written in every case; the report workspace gets every look.
+where it is on purpose. Once the walk has begun, results are written in every case, and the report
+gets every look.
 """
 from __future__ import annotations
 
