@@ -56,7 +56,7 @@ def test_healthy_canary_is_promoted(run_step, kube, mesh, prometheus):
 
 def test_erroring_canary_is_rolled_back_to_the_exact_start(run_step, kube, mesh, prometheus):
     made = mesh(canary=Behaviour("reviews-v2", error_rate=0.05), rps=600)
-    run = canary(run_step, made, prometheus.url, steps="10,25,50", interval="3s")
+    run = canary(run_step, made, prometheus.url, steps="10,25,50", interval="4s")
     assert run.code == 1, run.log
     assert history(kube) == [(100, 0), (90, 10), (100, 0)]
     assert run.results["decision"] == "rolled-back"

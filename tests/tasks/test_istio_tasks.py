@@ -134,7 +134,7 @@ def test_canary_shift_task_promotes_a_healthy_canary(run_istio, kube, simulator,
 def test_canary_shift_task_rolls_back_an_erroring_canary(run_istio, kube, simulator, prometheus):
     made = add_mesh(simulator, prometheus, kube.url, canary=Behaviour("reviews-v2", error_rate=0.05), rps=600)
     try:
-        run = run_istio("istio-canary-shift", **canary_params(made, prometheus.url, steps="10,25,50"))
+        run = run_istio("istio-canary-shift", **canary_params(made, prometheus.url, steps="10,25,50", interval="4s"))
     finally:
         simulator.remove(made)
     assert run.code == 1 and run.condition["status"] == "False"
