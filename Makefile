@@ -60,7 +60,7 @@ registry: setup  ## serve a throw-away OCI registry on 127.0.0.1 (prints its add
 e2e-plan: setup  ## print every command the kind e2e harness would run (it runs in CI: scripts/e2e-kind.sh)
 	@$(INTERLOCK) e2e --plan
 
-bench: setup  ## benchmarks: runner overhead, pipeline parallelism, Looker warming
+bench: setup  ## benchmarks: runner overhead, pipeline parallelism, Looker warming, Istio canary, Vertex AI
 	@$(BIN)/python -m interlock.bench
 
 lock: setup  ## re-pin requirements/*.txt from pyproject.toml (hashed)

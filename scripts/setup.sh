@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything Interlock's tools and tests need on Debian 12, as root, idempotently:
-# Debian packages (podman, runc, …), the pinned npm linter, the Python venv from hashed locks.
+# Debian packages (podman, runc, prometheus, …), the pinned npm linter, the Python venv from hashed locks.
 # Each part is skipped when it is already in place; every part says what it does.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,8 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 # docker-registry: the CNCF distribution registry, run on loopback by tests and demos (interlock.registry);
 # skopeo: a second, independent OCI client (Go, containers/image) that tests read bundles back with
 # catatonit: `podman run --init`, so a step is not PID 1 and dies on SIGTERM as under Tekton's entrypoint
-APT_PACKAGES=(podman runc catatonit uidmap python3-venv nodejs npm make git ca-certificates docker-registry skopeo)
+# prometheus: the real Prometheus (and promtool) the Istio tests scrape the mesh simulator with
+APT_PACKAGES=(podman runc catatonit uidmap python3-venv nodejs npm make git ca-certificates docker-registry skopeo prometheus)
 TEKTON_LINT_VERSION=1.1.0   # @ibm/tekton-lint, pinned
 
 missing=()

@@ -1,22 +1,24 @@
-"""A threaded HTTP server on loopback that hands each request to a function: the plumbing the
-Google fakes (tests/fakes/vertex, tests/fakes/google_auth) share.
+"""What every fake server here shares: an HTTP(S) server on loopback in a daemon thread, and the
+standalone `python -m tests.fakes.<fake>` loop (first stdout line: the URL; Ctrl-C or SIGTERM ends it).
 
-    server = LoopbackServer(handle, name="fake-vertex")     # handle(Request) -> Reply
-    with server:
-        requests.get(server.url + "/v1/...")
-
-A fake class derives from `LoopbackFake` (start, stop, `with`, url) and runs standalone with
-`serve_until_stopped(fake)`.
+Two ways to serve:
+- `Loopback(HandlerClass, tls=…)`: a `BaseHTTPRequestHandler` class of the fake's own (the
+  Kubernetes API and the mesh simulator), plain HTTP or HTTPS;
+- `LoopbackServer(handle)`: a function `handle(Request) -> Reply` (the Google fakes:
+  tests/fakes/vertex, tests/fakes/google_auth), whose fake class derives from `LoopbackFake`
+  (start, stop, `with`, url) and runs standalone with `serve_until_stopped(fake)`.
 """
 from __future__ import annotations
 
 import json
 import signal
+import ssl
 import threading
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -58,7 +60,41 @@ class Reply:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    request_queue_size = 128  # many connections at once must not wait on SYN retries
+    # socketserver's default listen backlog is 5: a client opening 10+ connections at once would
+    # see SYNs dropped and retried a second later
+    request_queue_size = 128
+
+
+class Loopback:
+    """Serves `handler` on host:port (0: a free port) until stop(); https with `tls` = (cert, key)."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], *, host: str = "127.0.0.1", port: int = 0,
+                 tls: tuple[Path, Path] | None = None, name: str = "fake") -> None:
+        if host not in LOOPBACK:
+            raise ValueError(f"{name}: host {host!r}: the fakes only listen on loopback")
+        self.server = _Server((host, port), handler)
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https" if tls else "http"
+        # a short poll interval keeps stop() fast (shutdown waits for the current poll)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), name=name, daemon=True)
+        self.thread.start()
+
+    @property
+    def address(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"{host}:{port}"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.address}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
 
 
 class LoopbackServer:
@@ -67,26 +103,18 @@ class LoopbackServer:
         if host not in LOOPBACK:
             raise ValueError(f"{name}: host {host!r}: the fakes only listen on loopback")
         self.handle, self.name = handle, name
-        self._address = (host, port)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._host, self._port = host, port
+        self._loopback: Loopback | None = None
 
     def start(self) -> LoopbackServer:
         handler = type(f"{self.name}-handler", (_Handler,), {"owner": self})
-        self._server = _Server(self._address, handler)
-        # a short poll interval keeps stop() fast
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name=self.name, daemon=True)
-        self._thread.start()
+        self._loopback = Loopback(handler, host=self._host, port=self._port, name=self.name)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._loopback is not None:
+            self._loopback.stop()
+            self._loopback = None
 
     def __enter__(self) -> LoopbackServer:
         return self.start()
@@ -97,10 +125,9 @@ class LoopbackServer:
     @property
     def host_port(self) -> str:
         """`127.0.0.1:PORT`, for settings that take a host, not a URL (GCE_METADATA_HOST)."""
-        if self._server is None:
+        if self._loopback is None:
             raise RuntimeError(f"{self.name} is not started: call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        return self._loopback.address
 
     @property
     def url(self) -> str:
@@ -139,16 +166,21 @@ class LoopbackFake:
         return self.server.url
 
 
-def serve_until_stopped(fake: LoopbackFake) -> None:
-    """Run a fake standalone: print its URL on the first line of stdout, serve until Ctrl-C or SIGTERM."""
+def wait_until_stopped(url: str) -> None:
+    """Print `url` as the first line of stdout, then block until Ctrl-C or SIGTERM."""
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(url, flush=True)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+
+
+def serve_until_stopped(fake: LoopbackFake) -> None:
+    """Run a fake standalone: print its URL on the first line of stdout, serve until Ctrl-C or SIGTERM."""
     with fake:
-        print(fake.url, flush=True)
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+        wait_until_stopped(fake.url)
 
 
 class _Handler(BaseHTTPRequestHandler):

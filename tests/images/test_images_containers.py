@@ -171,8 +171,6 @@ print(json.dumps({name: importlib.util.find_spec(name) is not None for name in (
 def test_istio_image_is_pruned_to_what_the_steps_use(base):
     """images/istio/prune.txt: the kubernetes client's asyncio twin and the unused API classes go,
     everything the steps import stays (the task-level tests run every step in this image)."""
-    if importlib.util.find_spec("interlock_steps.istio") is None:   # a tree with the prune rules only
-        pytest.skip("the istio steps (interlock_steps.istio) are not in this tree")
     istio = build(["istio"], no_cache=False, log=lambda _: None)[-1].image
     assert istio.size <= MAX_ISTIO_BYTES, f"istio is {istio.size / 1e6:.1f} MB"
     assert json.loads(_run(istio.pinned, "python3", "-c", ISTIO_PROBE)) == {

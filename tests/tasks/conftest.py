@@ -63,19 +63,24 @@ def run_task(tmp_path, looker_image):
                    "spec": {"taskRef": {"name": task},
                             "params": [{"name": "base-url", "value": fake.url}, {"name": "verify-ssl", "value": "false"},
                                        *({"name": k.replace("_", "-"), "value": v} for k, v in params.items())]}}
-        path = tmp_path / "taskrun.yaml"
-        path.write_text(yaml.safe_dump(taskrun))
-        args = [INTERLOCK, "run", str(path), "-o", "json", "--network", "host",
-                "--secret", f"looker-credentials={secret}",
-                "--image-map", f"localhost/interlock/looker={looker_image}"]
-        for name, folder in (workspaces or {}).items():
-            args += ["-w", f"{name}={folder}"]
-        return interlock_run(args)
+        return interlock_run(tmp_path, taskrun, workspaces=workspaces, secrets={"looker-credentials": secret},
+                             images={"looker": looker_image})
     return run
 
 
-def interlock_run(args: list[str], timeout: float = 300) -> TaskRunResult:
-    """`interlock run … -o json` as a user runs it; the outcome from its stdout."""
+def interlock_run(tmp_path: Path, run: dict, *, workspaces: dict[str, Path] | None = None,
+                  secrets: dict[str, Path] | None = None, images: dict[str, str] | None = None,
+                  timeout: float = 300) -> TaskRunResult:
+    """`interlock run` a TaskRun or PipelineRun document on the host network; the outcome as JSON."""
+    path = tmp_path / f"{run['kind'].lower()}.yaml"
+    path.write_text(yaml.safe_dump(run))
+    args = [INTERLOCK, "run", str(path), "-o", "json", "--network", "host"]
+    for name, folder in (secrets or {}).items():
+        args += ["--secret", f"{name}={folder}"]
+    for name, image in (images or {}).items():
+        args += ["--image-map", f"localhost/interlock/{name}={image}"]
+    for name, folder in (workspaces or {}).items():
+        args += ["-w", f"{name}={folder}"]
     proc = subprocess.run(args, capture_output=True, text=True, cwd=SOURCE, timeout=timeout)
     return TaskRunResult(proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {}, proc.stderr)
 

@@ -9,11 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.fakes.google_auth import AuthConfig, FakeGoogleAuth
 from tests.fakes.vertex import FakeVertex, JobPlan, Predictor, reference_spec
-from tests.tasks.conftest import INTERLOCK, TaskRunResult, interlock_run
+from tests.tasks.conftest import TaskRunResult, interlock_run
 from tests.vertex.test_vertex_train import TERMINAL_FAILURES
 
 pytestmark = pytest.mark.containers
@@ -62,13 +61,8 @@ def taskrun(task: str, vertex: FakeVertex, params: dict[str, str], **spec: objec
 def run_vertex(tmp_path: Path, vertex_image: str, wif: Path):
     """run_vertex(document, workspaces={name: folder}, credentials=True) -> TaskRunResult."""
     def run(document: dict, *, workspaces: dict[str, Path] | None = None, credentials: bool = True) -> TaskRunResult:
-        path = tmp_path / f"{document['metadata']['name']}.yaml"
-        path.write_text(yaml.safe_dump(document))
-        args = [INTERLOCK, "run", str(path), "-o", "json", "--network", "host",
-                "--image-map", f"localhost/interlock/vertex={vertex_image}"]
-        for name, folder in {**({"gcp-credentials": wif} if credentials else {}), **(workspaces or {})}.items():
-            args += ["-w", f"{name}={folder}"]
-        return interlock_run(args)
+        return interlock_run(tmp_path, document, images={"vertex": vertex_image},
+                             workspaces={**({"gcp-credentials": wif} if credentials else {}), **(workspaces or {})})
     return run
 
 

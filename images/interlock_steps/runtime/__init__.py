@@ -49,6 +49,9 @@ What the Step gives (`step.`...):
               4xx; honour Retry-After (not api_core, which has no hook for it); never
               sleep past the deadline. POST/PATCH retry only with `idempotent=True`.
 
+Reports: `write_report(dir, filename, dict, log)` writes a step's full JSON report into
+the optional report workspace, atomically (results stay small; details go there).
+
 Redaction: registered secrets, secret params, env vars named like *SECRET*, *TOKEN*,
 *PASSWORD*, *_KEY, and Authorization/Bearer/token-field patterns become `***` in logs,
 errors and the audit log.
@@ -78,6 +81,7 @@ from .params import (
     string_list,
 )
 from .redaction import MASK, Redactor
+from .report import write_report
 from .results import TERMINATION_MESSAGE_LIMIT, Results, termination_message_size
 from .retry_policy import RETRYABLE_STATUSES, RetryPolicy, is_retryable_exception, is_retryable_status
 from .retry_tenacity import retrying
@@ -119,4 +123,5 @@ __all__ = [
     "string_list",
     "termination_message_size",
     "urllib3_retry",
+    "write_report",
 ]

@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 from interlock_steps import runtime as rt
-from interlock_steps.runtime.report import write_report
+from interlock_steps.runtime.report import REPORT_DIR, write_report
 
 from . import endpoints, predictions
 from .client import CONNECTION_PARAMS, Vertex, VertexError, connect

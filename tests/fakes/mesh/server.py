@@ -1,0 +1,130 @@
+"""The simulator's HTTP side: /metrics in Prometheus' text format for every mesh it runs, /state as
+JSON, and a ticker thread that makes traffic flow in real time.
+
+One server can run several meshes (one per test, each with its own workload names or metrics
+namespace), so one Prometheus, started once, scrapes them all: Prometheus' service discovery sends
+target updates at most every 5 seconds, which would otherwise cost every test that long.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from ..loopback import Loopback
+from .mesh import Mesh
+
+FAMILIES = (("istio_requests_total", "counter", "Requests answered, by response code."),
+            ("istio_request_duration_milliseconds", "histogram", "Request duration in milliseconds."))
+
+
+class MeshSimulator:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tick: float = 0.05) -> None:
+        self.meshes: list[Mesh] = []
+        self.tick = tick
+        self.scrapes = 0
+        self._host, self._port = host, port
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._loopback: Loopback | None = None
+        self._ticker: threading.Thread | None = None
+
+    def add(self, mesh: Mesh) -> Mesh:
+        mesh.tick()  # read the weights now, so traffic starts with the right split
+        with self._lock:
+            self.meshes.append(mesh)
+        return mesh
+
+    def remove(self, mesh: Mesh) -> None:
+        with self._lock:
+            if mesh in self.meshes:
+                self.meshes.remove(mesh)
+
+    def metrics(self) -> str:
+        with self._lock:
+            lines = [line for mesh in self.meshes for line in mesh.exposition()]
+        out: list[str] = []
+        for family, kind, help_text in FAMILIES:
+            out += [f"# HELP {family} {help_text}", f"# TYPE {family} {kind}"]
+            out += [line for line in lines if line.startswith(family + "{") or line.startswith(family + "_")]
+        return "\n".join(out) + "\n"
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.tick):
+            with self._lock:
+                meshes = list(self.meshes)
+            for mesh in meshes:
+                mesh.tick()
+
+    def start(self) -> MeshSimulator:
+        self._stop.clear()
+        self._loopback = Loopback(type("MeshHandler", (_Handler,), {"simulator": self}), host=self._host,
+                                  port=self._port, name="mesh-http")
+        self._ticker = threading.Thread(target=self._run, daemon=True, name="mesh-ticker")
+        self._ticker.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._loopback is not None:
+            self._loopback.stop()
+            self._loopback = None
+        if self._ticker is not None:
+            self._ticker.join(timeout=5)
+            self._ticker = None
+
+    def __enter__(self) -> MeshSimulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def address(self) -> str:
+        """host:port, as a Prometheus scrape target."""
+        if self._loopback is None:
+            raise RuntimeError("MeshSimulator is not started")
+        return self._loopback.address
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def state(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [mesh.state() for mesh in self.meshes]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    simulator: MeshSimulator
+    disable_nagle_algorithm = True
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        if self.path.split("?")[0] == "/metrics":
+            self.simulator.scrapes += 1
+            body, kind = self.simulator.metrics().encode(), "text/plain; version=0.0.4; charset=utf-8"
+        elif self.path.split("?")[0] == "/state":
+            body, kind = json.dumps(self.simulator.state()).encode(), "application/json"
+        else:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def wait_for(condition: Any, timeout: float, interval: float = 0.05) -> bool:
+    """Poll `condition()` until it is true or `timeout` seconds pass (for tests and the benchmark)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return bool(condition())
