@@ -82,6 +82,6 @@ def test_no_traceback_for_hundreds_of_mutations(tmp_path, source):
         assert (result.exception is None or isinstance(result.exception, SystemExit)) and result.exit_code in (0, 1), (
             f"mutation {n} of {source.name}: exit {result.exit_code}\n{text}\n"
             + "".join(traceback.format_exception(result.exception)))
-        assert all(f["rule"] and f["message"] and f["hint"] for f in json.loads(result.output)["findings"])
+        assert all(f["rule"] and f["message"] and f["hint"] for f in json.loads(result.stdout)["findings"])
         codes.add(result.exit_code)
     assert codes == {0, 1} or codes == {1}  # the mutations really broke the file

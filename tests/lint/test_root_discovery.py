@@ -65,7 +65,7 @@ def test_docs_and_index_act_on_the_current_catalog(team, monkeypatch):
     assert "<!-- BEGIN interlock:reference" in readme.read_text(encoding="utf-8")
     missing = CliRunner().invoke(index, [])
     assert missing.exit_code == 1
-    assert "pyproject.toml: version, git-url, git-revision, bundle-repository not set" in missing.output
+    assert "pyproject.toml: version, git-url, git-revision not set" in missing.output
     (team / "pyproject.toml").write_text(team_catalog.PYPROJECT, encoding="utf-8")
     assert CliRunner().invoke(index, []).exit_code == 0
     written = (team / "catalog.yaml").read_text(encoding="utf-8")

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
+from ..loopback import LoopbackHTTPServer
 from .faults import Faults
 from .model import User
 from .routes import API_PREFIX, Reply, Request, Route, error, match
@@ -67,12 +68,6 @@ class SpecViolation:
     problems: list[str] = field(default_factory=list)
 
 
-class _Server(ThreadingHTTPServer):
-    # socketserver's default listen backlog is 5: a client opening 10+ connections at once
-    # would see SYNs dropped and retried a second later, a delay real Looker does not have.
-    request_queue_size = 128
-
-
 def _reference():
     from interlock.paths import REFERENCE  # the interlock package is not in the fake's container image
 
@@ -109,7 +104,7 @@ class FakeLooker:
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> "FakeLooker":
         handler = type("FakeLookerHandler", (_Handler,), {"fake": self})
-        self._server = _Server((self._host, self._port), handler)
+        self._server = LoopbackHTTPServer((self._host, self._port), handler)
         self._server.daemon_threads = True
         # A short poll interval keeps stop() fast (shutdown waits for the current poll).
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="fake-looker", daemon=True)
