@@ -178,6 +178,12 @@ def test_deploy_then_verify_then_roll_back(run_vertex, vertex, tmp_path):
     endpoint = vertex.state.endpoints[second.results["endpoint"]]
     assert endpoint.traffic == {first.results["deployed-model-id"]: 100}
     assert second.results["deployed-model-id"] not in endpoint.deployed
+    # a finally's vertex-rollback after verify rolled back: finds the endpoint as recorded
+    again = run_vertex(taskrun("vertex-rollback", vertex, {
+        "endpoint": second.results["endpoint"], "previous-traffic": second.results["previous-traffic"],
+        "deployed-model-id": second.results["deployed-model-id"]}))
+    assert again.code == 0, again.stderr
+    assert again.results == {"restored-traffic": second.results["previous-traffic"], "rolled-back": "none"}
 
 
 def test_the_image_holds_aiplatform_v1_and_not_the_high_level_sdk(vertex_image):
@@ -186,6 +192,7 @@ def test_the_image_holds_aiplatform_v1_and_not_the_high_level_sdk(vertex_image):
     probe = ("import importlib.util as u, json\n"
              "import google.cloud.aiplatform_v1 as whole\n"        # the whole package still imports
              "import interlock_steps.vertex.train, interlock_steps.vertex.deploy, interlock_steps.vertex.verify\n"
+             "import interlock_steps.vertex.rollback\n"
              "from interlock_steps.vertex import gapic\n"
              "[gapic.client_class(s) for s in gapic.SERVICES]\n"
              "print(json.dumps({'whole': hasattr(whole, 'DatasetServiceClient'),\n"

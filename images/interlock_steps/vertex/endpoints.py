@@ -207,3 +207,21 @@ def undeploy(vertex: Vertex, endpoint: Any, deployed_id: str, split: dict[str, i
     operation = vertex.call("undeploy model", vertex.endpoints.undeploy_model, endpoint=endpoint.name,
                             deployed_model_id=deployed_id, traffic_split=split)
     vertex.finish(operation, "model undeployment", backoff)
+
+
+def restore(vertex: Vertex, name: str, previous: dict[str, int], undeploy_id: str, backoff: Backoff) -> str:
+    """Put endpoint `name` back as vertex-deploy found it: its split `previous` and, when
+    `undeploy_id` is still on it, that deployment taken off in the same call. Read as it is now,
+    so a second run does nothing. What was done: undeployed, traffic or none."""
+    current = get(vertex, name)
+    deployed = {d.id for d in current.deployed_models}
+    checked(previous, "param 'previous-traffic'", deployed)
+    if undeploy_id and undeploy_id in deployed:
+        undeploy(vertex, current, undeploy_id, previous, backoff)
+        vertex.step.record("undeploy model", f"{current.name} deployed model {undeploy_id}", traffic=previous)
+        return "undeployed"
+    if traffic(current) != previous:
+        set_traffic(vertex, current, previous)
+        vertex.step.record("restore endpoint traffic", current.name, traffic=previous, was=traffic(current))
+        return "traffic"
+    return "none"

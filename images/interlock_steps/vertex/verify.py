@@ -165,21 +165,11 @@ def time_calls(vertex: Vertex, endpoint: str, instance: Any, parameters: Any,
 
 def roll_back(vertex: Vertex, endpoint: Any, previous: dict[str, int] | None, backoff: Backoff) -> str:
     """Put the traffic back (and take the model off) as on-failure says; what was done."""
-    step, p = vertex.step, vertex.step.params
+    p = vertex.step.params
     if p.on_failure == "none" or previous is None:
         return "none"
-    current = endpoints.get(vertex, endpoint.name)   # as it is now, not as it was before the calls
-    deployed = {d.id for d in current.deployed_models}
-    endpoints.checked(previous, "param 'previous-traffic'", deployed)
-    if p.on_failure == "undeploy" and p.deployed_model_id in deployed:
-        endpoints.undeploy(vertex, current, p.deployed_model_id, previous, backoff)
-        step.record("undeploy model", f"{current.name} deployed model {p.deployed_model_id}", traffic=previous)
-        return "undeployed"
-    if endpoints.traffic(current) != previous:
-        endpoints.set_traffic(vertex, current, previous)
-        step.record("restore endpoint traffic", current.name, traffic=previous, was=endpoints.traffic(current))
-    return "traffic"
-
+    undeploy_id = p.deployed_model_id if p.on_failure == "undeploy" else ""
+    return endpoints.restore(vertex, endpoint.name, previous, undeploy_id, backoff)
 
 if __name__ == "__main__":
     rt.run(main, task="vertex-verify", step="verify", params=PARAMS,
