@@ -91,3 +91,25 @@ def find(kind: str, name: str, version: str | None = None, root: Path | None = N
     matches = [r for r in resources(root) if r.kind == kind and r.name == name
                and (version is None or r.version == version)]
     return matches[-1] if matches else None
+
+
+def referenced(ref: object, root: Path | None = None) -> Resource | None:
+    """The catalog Task a `taskRef` names, as `interlock run` answers it from the catalog: by name
+    (no resolver, or the cluster/bundles resolvers' `name` param) the highest version; the hub
+    resolver's `name` and `version`; the git resolver's `pathInRepo`. None when the ref names
+    nothing in this catalog (another resolver, a custom task, a Task that is not here)."""
+    ref = mapping(ref)
+    if ref.get("apiVersion") or ref.get("kind", "Task") != "Task":
+        return None
+    resolver = ref.get("resolver")
+    if resolver is None:
+        return find("Task", ref["name"], root=root) if isinstance(ref.get("name"), str) else None
+    params = {p.get("name"): p.get("value") for p in mappings(ref.get("params"))}
+    if resolver in ("cluster", "bundles", "hub") and isinstance(params.get("name"), str):
+        version = params.get("version") if resolver == "hub" else None
+        return find("Task", params["name"], str(version) if version is not None else None, root)
+    if resolver == "git" and isinstance(params.get("pathInRepo"), str):
+        parts = Path(params["pathInRepo"]).parts
+        if len(parts) == 4 and parts[0] == KIND_FOLDERS["Task"] and parts[3] == f"{parts[1]}.yaml":
+            return find("Task", parts[1], parts[2], root)
+    return None

@@ -38,6 +38,14 @@ def _images(spec: dict) -> list[str]:
     return sorted(found)
 
 
+def _uses(pipeline_task: dict, root: Path | None) -> dict:
+    """A pipeline task and the catalog Task (name and version) it runs; `task: null` for an
+    embedded taskSpec or a Task that is not in this catalog."""
+    used = catalog.referenced(pipeline_task.get("taskRef"), root) if "taskRef" in pipeline_task else None
+    return {"name": pipeline_task.get("name"), "task": used.name if used else None,
+            "version": used.version if used else None}
+
+
 Key = tuple[str, str, str]  # kind, name, version
 
 
@@ -104,7 +112,8 @@ def entry(res: catalog.Resource, bundle: str | None = None) -> dict:
         "images": _images(spec),
     }
     if res.kind == "Pipeline":
-        item["tasks"] = _names(catalog.mappings(spec.get("tasks")) + catalog.mappings(spec.get("finally")))
+        used = catalog.mappings(spec.get("tasks")) + catalog.mappings(spec.get("finally"))
+        item["tasks"] = [_uses(pt, res.root) for pt in used]
     item["ref"] = _references(res, bundle)
     return item
 

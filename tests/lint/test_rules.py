@@ -38,6 +38,7 @@ CASES = [
     ("undeclared-workspace", "undeclared-workspace.yaml", None, "spec.steps[0].args[1]", 22),
     ("undeclared-step-ref", "undeclared-step-ref.yaml", None, "spec.results[0].value", 9),
     ("undeclared-task-ref", "undeclared-task-ref.yaml", None, "spec.tasks[1].params[0].value", 32),
+    ("task-interface", "task-interface.yaml", None, "spec.tasks[0].name", 10),
     ("result-never-written", "result-never-written.yaml", None, "spec.results[1]", 9),
     ("result-never-written", "pipeline-result-never-written.yaml", None, "spec.results[0].value", 11),
     ("duplicate-step", "duplicate-step.yaml", None, "spec.steps[1].name", 20),
@@ -164,6 +165,8 @@ metadata:
   name: greet
 spec:
   description: Uses the catalog Task hello by name.
+  workspaces:
+    - name: shared
   results:
     - name: greeting
       value: $(tasks.hello.results.{result})
@@ -171,12 +174,15 @@ spec:
     - name: hello
       taskRef:
         name: hello
+      workspaces:
+        - name: output
+          workspace: shared
 """
 
 
 @pytest.mark.parametrize("result,errors", [
     ("greeting", []),
-    ("greetings", [("undeclared-task-ref", "spec.results[0].value", 9)]),
+    ("greetings", [("undeclared-task-ref", "spec.results[0].value", 11)]),
 ])
 def test_pipeline_task_results_are_checked_against_the_catalog_task(tmp_path, result, errors):
     """A taskRef by name resolves to the Task of that name under --root."""
@@ -186,6 +192,33 @@ def test_pipeline_task_results_are_checked_against_the_catalog_task(tmp_path, re
     code, findings = run_lint("--root", str(tmp_path), str(pipeline))
     assert [(f["rule"], f["path"], f["line"]) for f in findings if f["severity"] == "error"] == errors
     assert code == (1 if errors else 0)
+
+
+@pytest.mark.parametrize("old,new,errors", [
+    ("        name: hello\n", "        name: hello\n      params:\n        - name: whom\n          value: you\n",
+     [("task-interface", "spec.tasks[0].params[0].name", 17)]),      # a typo Tekton would ignore
+    ("        - name: output\n", "        - name: out\n",
+     [("task-interface", "spec.tasks[0].workspaces", 16),             # hello's output unbound
+      ("task-interface", "spec.tasks[0].workspaces[0].name", 17)]),   # and `out` not declared by hello
+    ("      workspaces:\n        - name: output\n          workspace: shared\n", "",
+     [("task-interface", "spec.tasks[0].name", 13)]),
+    # the same Task through the resolvers `interlock run` answers from the catalog
+    ("        name: hello\n", "        resolver: git\n        params:\n          - name: pathInRepo\n"
+     "            value: tasks/hello/0.1/hello.yaml\n      params:\n        - name: whom\n          value: you\n",
+     [("task-interface", "spec.tasks[0].params[0].name", 20)]),
+    ("        name: hello\n", "        resolver: hub\n        params:\n          - name: name\n            value: hello\n"
+     "          - name: version\n            value: \"0.1\"\n      params:\n        - name: whom\n          value: you\n",
+     [("task-interface", "spec.tasks[0].params[0].name", 22)]),
+])
+def test_pipeline_tasks_pass_what_their_catalog_task_declares(tmp_path, old, new, errors):
+    shutil.copytree(FIXTURES / "clean", tmp_path, dirs_exist_ok=True)
+    text = PIPELINE.replace("{result}", "greeting")
+    assert old in text
+    pipeline = tmp_path / "greet.yaml"
+    pipeline.write_text(text.replace(old, new), encoding="utf-8")
+    code, findings = run_lint("--root", str(tmp_path), str(pipeline))
+    assert [(f["rule"], f["path"], f["line"]) for f in findings if f["severity"] == "error"] == errors
+    assert code == 1
 
 
 def test_task_of_the_wrong_kind_for_its_folder(tmp_path):

@@ -154,7 +154,7 @@ class FileLinter:
         if kind == "Task":
             self.add_hits(rules.task_spec(spec, at))
         elif kind == "Pipeline":
-            self.add_hits(rules.pipeline_spec(spec, at, self._task_results))
+            self.add_hits(rules.pipeline_spec(spec, at, self._task_spec))
         elif kind == "StepAction":
             self.add_hits(rules.step_action(spec, at))
         if kind in ("Task", "Pipeline", "StepAction"):
@@ -167,19 +167,16 @@ class FileLinter:
                 self.add_hits(rules.image_pins(task, key, kind == "StepAction"))
                 self.add_hits(rules.security(task, key, kind == "StepAction"))
 
-    def _task_results(self, task: dict) -> set[str] | None:
-        """The results a pipeline task can produce: from its taskSpec or the catalog Task."""
+    def _task_spec(self, task: dict) -> dict | None:
+        """The Task spec a pipeline task runs: its taskSpec, or the catalog Task its taskRef names."""
         if isinstance(task.get("taskSpec"), dict):
-            return rules.names(task["taskSpec"].get("results"))
-        ref = task.get("taskRef")
-        if not isinstance(ref, dict) or "resolver" in ref or not isinstance(ref.get("name"), str):
-            return None
-        found = catalog.find("Task", ref["name"], root=self.root)
+            return task["taskSpec"]
+        found = catalog.referenced(task.get("taskRef"), root=self.root)
         try:
             spec = found.doc.get("spec") if found else None
         except catalog.CatalogError:
             return None  # that Task's own lint reports why
-        return rules.names(spec.get("results")) if isinstance(spec, dict) else None
+        return spec if isinstance(spec, dict) else None
 
     def _catalog_rules(self, kind: str) -> None:
         assert self.doc is not None and self.target.place is not None

@@ -150,14 +150,14 @@ def _step_ref(ref: R.Ref, steps: list[dict]) -> Iterator[Hit]:
 
 # --- Pipelines ---
 
-TaskResults = Callable[[dict], "set[str] | None"]  # a pipeline task -> its results, None if unknown
+TaskSpecOf = Callable[[dict], "dict | None"]  # a pipeline task -> the Task spec it runs, None if unknown
 
 
 def _by_name(items: Any) -> dict[str, dict]:
     return {t["name"]: t for t in as_list(items) if isinstance(t, dict) and isinstance(t.get("name"), str)}
 
 
-def pipeline_spec(spec: dict, at: Key, results_of: TaskResults) -> Iterator[Hit]:
+def pipeline_spec(spec: dict, at: Key, spec_of: TaskSpecOf) -> Iterator[Hit]:
     params = names(spec.get("params"))
     workspaces = names(spec.get("workspaces"))
     tasks, final = _by_name(spec.get("tasks")), _by_name(spec.get("finally"))
@@ -172,7 +172,7 @@ def pipeline_spec(spec: dict, at: Key, results_of: TaskResults) -> Iterator[Hit]
             yield _at(ref, "undeclared-workspace", f"$({expr}) refers to pipeline workspace `{R.name(m)}`, "
                       "which is not declared", "declare it under spec.workspaces")
         elif expr.startswith(("tasks.", "finally.")):
-            yield from _pipeline_task_ref(ref, tasks, final, results_of)
+            yield from _pipeline_task_ref(ref, tasks, final, spec_of)
 
     for section in ("tasks", "finally"):
         for i, task in enumerate(as_list(spec.get(section))):
@@ -193,6 +193,9 @@ def pipeline_spec(spec: dict, at: Key, results_of: TaskResults) -> Iterator[Hit]
                 yield from task_spec(task["taskSpec"], here + ("taskSpec",),
                                      params | names(task.get("params")),
                                      workspaces | names(task.get("workspaces")))
+            runs = spec_of(task)
+            if runs is not None:
+                yield from _task_interface(task, here, runs)
 
     for i, result in enumerate(as_list(spec.get("results"))):
         if isinstance(result, dict) and not any(
@@ -202,7 +205,40 @@ def pipeline_spec(spec: dict, at: Key, results_of: TaskResults) -> Iterator[Hit]
                       "set value: $(tasks.<task>.results.<result>)")
 
 
-def _pipeline_task_ref(ref: R.Ref, tasks: dict, final: dict, results_of: TaskResults) -> Iterator[Hit]:
+def _task_interface(task: dict, here: Key, runs: dict) -> Iterator[Hit]:
+    """What a pipeline task passes against the Task it runs: every param it passes is declared
+    (Tekton ignores an unknown one, so a typo silently becomes the default), every required param
+    is passed, every workspace it binds is declared and every required workspace is bound.
+    An embedded taskSpec may be passed params it does not declare (they propagate)."""
+    name, embedded = task.get("name"), isinstance(task.get("taskSpec"), dict)
+    what = "its taskSpec" if embedded else f"Task `{as_dict(task.get('taskRef')).get('name') or 'referenced'}`"
+    declared = _by_name(runs.get("params"))
+    passed = as_list(task.get("params"))
+    for j, p in enumerate(passed):
+        if not embedded and isinstance(p, dict) and isinstance(p.get("name"), str) and p["name"] not in declared:
+            yield Hit(here + ("params", j, "name"), "task-interface",
+                      f"task `{name}` passes param `{p['name']}`, which {what} does not declare",
+                      f"Tekton ignores it: use one of {', '.join(sorted(declared)) or 'none'}")
+    for param, decl in declared.items():
+        if "default" not in decl and param not in names(passed):
+            yield Hit(here + (("params",) if "params" in task else ("name",)), "task-interface",
+                      f"task `{name}` does not pass param `{param}`, which {what} requires (no default)",
+                      f"pass it: `- name: {param}` with a value")
+    spaces = _by_name(runs.get("workspaces"))
+    bound = as_list(task.get("workspaces"))
+    for j, w in enumerate(bound):
+        if isinstance(w, dict) and isinstance(w.get("name"), str) and w["name"] not in spaces:
+            yield Hit(here + ("workspaces", j, "name"), "task-interface",
+                      f"task `{name}` binds workspace `{w['name']}`, which {what} does not declare",
+                      f"bind one of {', '.join(sorted(spaces)) or 'none'}")
+    for ws, decl in spaces.items():
+        if not decl.get("optional") and ws not in names(bound):
+            yield Hit(here + (("workspaces",) if "workspaces" in task else ("name",)), "task-interface",
+                      f"task `{name}` does not bind workspace `{ws}`, which {what} requires",
+                      f"bind it: `- name: {ws}` with `workspace: <a pipeline workspace>`")
+
+
+def _pipeline_task_ref(ref: R.Ref, tasks: dict, final: dict, spec_of: TaskSpecOf) -> Iterator[Hit]:
     m = R.TASK.match(ref.expr)
     if not m:
         return  # $(tasks.status) and friends
@@ -214,7 +250,8 @@ def _pipeline_task_ref(ref: R.Ref, tasks: dict, final: dict, results_of: TaskRes
                   f"use one of: {', '.join(sorted(pool)) or 'none'}")
         return
     result = R.name(m, 4) if what == "results" else None
-    known = results_of(pool[task_name])
+    runs = spec_of(pool[task_name])
+    known = names(runs.get("results")) if runs is not None else None
     if result and known is not None and result not in known:
         yield _at(ref, "undeclared-task-ref", f"$({ref.expr}): task `{task_name}` has no result `{result}`",
                   f"its results are: {', '.join(sorted(known)) or 'none'}")
