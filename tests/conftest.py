@@ -1,6 +1,7 @@
 """Fixtures shared by more than one suite (instantiated only by the tests that ask for them): a real
 OCI registry on loopback, a throw-away copy of the catalog (its own git history) for commands that
-rewrite files or record what they published, and the mesh simulator with a real Prometheus."""
+rewrite files or record what they published, the mesh simulator with a real Prometheus, and the
+step images, built once per session for the task-level and pipeline-level tests."""
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from interlock import paths
+from interlock.images.spec import SPECS
 from interlock.registry import BINARY, LocalRegistry
 
 INTERLOCK = str(Path(sys.executable).parent / "interlock")
@@ -88,3 +90,26 @@ def prometheus(simulator, tmp_path_factory):
         pytest.skip(str(error))
     yield server
     server.stop()
+
+
+def built_image(name: str) -> str:
+    """The local reference of step image `name`, built (or found up to date) first."""
+    if not shutil.which("podman"):
+        pytest.skip("podman is not installed: run `make setup`")
+    subprocess.run([INTERLOCK, "images", "build", name], check=True, capture_output=True)
+    return SPECS[name].ref
+
+
+@pytest.fixture(scope="session")
+def looker_image() -> str:
+    return built_image("looker")
+
+
+@pytest.fixture(scope="session")
+def istio_image() -> str:
+    return built_image("istio")
+
+
+@pytest.fixture(scope="session")
+def vertex_image() -> str:
+    return built_image("vertex")

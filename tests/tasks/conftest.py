@@ -3,9 +3,7 @@ against the fakes on loopback (`--network host`), asserting on result values."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,27 +11,8 @@ import pytest
 import yaml
 
 from interlock.paths import SOURCE
-from interlock.images.spec import SPECS
+from tests.conftest import INTERLOCK
 from tests.fakes.looker import FakeLooker
-
-INTERLOCK = str(Path(sys.executable).parent / "interlock")
-
-
-def built_image(name: str) -> str:
-    if not shutil.which("podman"):
-        pytest.skip("podman is not installed: run `make setup`")
-    subprocess.run([INTERLOCK, "images", "build", name], check=True, capture_output=True)
-    return SPECS[name].ref
-
-
-@pytest.fixture(scope="session")
-def looker_image() -> str:
-    return built_image("looker")
-
-
-@pytest.fixture(scope="session")
-def vertex_image() -> str:
-    return built_image("vertex")
 
 
 @dataclass

@@ -13,14 +13,11 @@ from tests.fakes.mesh import Behaviour, Switch
 from tests.istio.objects import NAME, NAMESPACE, TOKEN, virtual_service, weights, without_weights
 from tests.istio.support import add_mesh, seeded_kube
 
-from .conftest import built_image, interlock_run
+from tests.conftest import built_image
+
+from .conftest import interlock_run
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(400)]
-
-
-@pytest.fixture(scope="session")
-def istio_image() -> str:
-    return built_image("istio")
 
 
 @pytest.fixture

@@ -1,0 +1,249 @@
+"""The three systems the example pipelines change, as fakes on loopback at once, for the
+pipeline-level tests and `make demo`:
+
+- Looker: the fake Looker (checked against Looker's OpenAPI document), its default content plus
+  a dashboard about the new model for the warming to work on;
+- Istio: the fake Kubernetes API (Istio's CRDs, the sample Role enforced) holding shop/reviews, a
+  simulated mesh whose traffic follows the VirtualService's live weights, and a real Prometheus
+  scraping it (shared: each World's mesh has its own metrics namespace);
+- Vertex AI: the fake Vertex AI (checked against the discovery document) and the Google token
+  services; the endpoint `churn` serves version 1 of the model `churn` with all its traffic.
+
+A World gives `interlock run` everything a PipelineRun of the catalog's pipelines needs
+(`command`: params pointing at the fakes, workspaces, the Looker Secret, the local images), and
+reads back what happened: each system's state (`snapshot`), the calls that changed or checked
+something, across systems in time order (`calls`), and the shared audit trail (`audit`).
+"""
+from __future__ import annotations
+
+import json
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from interlock import catalog
+from interlock.images.spec import SPECS
+from tests.conftest import INTERLOCK
+from tests.fakes.google_auth import FakeGoogleAuth
+from tests.fakes.looker import FakeLooker
+from tests.fakes.looker.state import LookerState, default_state
+from tests.fakes.mesh import Behaviour, MeshSimulator, PrometheusServer
+from tests.fakes.vertex import FakeVertex, JobPlan, OperationPlan, Predictor, VertexState, reference_spec
+from tests.fakes.vertex.state import Endpoint, Model, ModelVersion
+from tests.istio.objects import NAME, NAMESPACE, TOKEN
+from tests.istio.support import add_mesh, seeded_kube
+
+PROJECT, LOCATION = "interlock-demo", "us-central1"
+PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
+SERVING = "us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-3:latest"
+LIVE_MODEL = "gs://interlock-models/churn/runs/0/model"          # version 1, serving before the release
+OUTPUT = "gs://interlock-models/churn/runs/1"                    # where the new training writes
+NEW_MODEL = f"{OUTPUT}/model"                                    # vertex-train's model-dir
+GOLDEN = {"instances": [[i, i + 1] for i in range(10)], "predictions": [2.0 * (2 * i + 1) + 1.0 for i in range(10)]}
+HEALTHY = Behaviour("reviews-v2", error_rate=0.001)
+IMAGES = ("looker", "istio", "vertex")
+# the calls that change something, or check something before a change (reads and log-ins left out)
+LOOKER_CALLS = {"validate_project", "content_validation", "update_datagroup", "start_pdt_build",
+                "create_query_task", "scheduled_plan_run_once_by_id"}
+
+
+def looker_content() -> LookerState:
+    """The default fake Looker, plus dashboard 8 (a dozen tiles about the new model) to warm."""
+    state = default_state()
+    tiles = [state.element(f"Churn risk {i + 1}", query_id=state.add_query(
+        "ecommerce", "users", fields=["users.state", "users.count"], filters={"users.churn_risk": f">{i / 12:.2f}"},
+        runtime=0.25 + 0.05 * (i % 4), rows=[{"users.state": "CA", "users.count": 12 - i}]).id) for i in range(12)]
+    state.add_dashboard("8", "Churn model adoption", elements=tiles)
+    return state
+
+
+def seed_vertex(state: VertexState) -> dict[str, str]:
+    """The model `churn` (version 1) deployed on the endpoint `churn` with all its traffic, as
+    vertex-deploy would have left it; returns their names and the deployment's id."""
+    now = state.clock()
+    model = Model(f"{PARENT}/models/{state.new_id()}", created_at=now)
+    model.versions["1"] = ModelVersion("1", {"displayName": "churn", "artifactUri": LIVE_MODEL,
+                                             "containerSpec": {"imageUri": SERVING}}, ["default"], now)
+    state.models[model.name] = model
+    endpoint = Endpoint(f"{PARENT}/endpoints/{state.new_id()}", {"displayName": "churn"}, now)
+    deployed = state.new_id()
+    endpoint.deployed[deployed] = {
+        "id": deployed, "model": model.name, "modelVersionId": "1", "displayName": "churn",
+        "createTime": state.stamp(now), "dedicatedResources": {
+            "machineSpec": {"machineType": "n1-standard-2"}, "minReplicaCount": 1, "maxReplicaCount": 1}}
+    endpoint.traffic = {deployed: 100}
+    state.endpoints[endpoint.name] = endpoint
+    state.predictors[LIVE_MODEL] = Predictor(scale=2.0, bias=1.0, latency=0.005)
+    state.predictors[NEW_MODEL] = Predictor(scale=2.0, bias=1.0, latency=0.005)   # as good, until a test says
+    return {"model": model.name, "endpoint": endpoint.name, "deployed-model-id": deployed}
+
+
+class World:
+    """Every fake started (use as a context manager), with the folders the PipelineRun binds."""
+
+    def __init__(self, folder: Path, simulator: MeshSimulator, prometheus: PrometheusServer, *,
+                 canary: Behaviour = HEALTHY, rps: float = 300.0, job: JobPlan | None = None,
+                 operation_seconds: float = 0.3) -> None:
+        self.folder, self.simulator, self.prometheus = folder, simulator, prometheus
+        self._canary, self._rps = canary, rps
+        self._job = job or JobPlan(pending=0.2, running=0.5)
+        self._operation_seconds = operation_seconds
+        self._stack = ExitStack()
+
+    def __enter__(self) -> World:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+    def _start(self) -> None:
+        enter = self._stack.enter_context
+        self.looker = enter(FakeLooker(looker_content()))
+        self.kube = enter(seeded_kube())
+        self.auth = enter(FakeGoogleAuth())
+        state = VertexState(time.time)            # wall time, as the other fakes record calls
+        state.job_plan = self._job
+        for kind in state.operation_plans:
+            state.operation_plans[kind] = OperationPlan(self._operation_seconds)
+        self.seeded = seed_vertex(state)
+        self.vertex = enter(FakeVertex(state, spec=reference_spec()))
+        self.mesh = add_mesh(self.simulator, self.prometheus, self.kube.url, canary=self._canary, rps=self._rps)
+        self._stack.callback(self.simulator.remove, self.mesh)
+        self.workspaces = self._workspaces()
+        self.secrets = self._secrets()
+        self.start = self.snapshot()
+
+    # --- what interlock run is given -----------------------------------------------------------
+    def _folder(self, name: str, mode: int = 0o777) -> Path:
+        path = self.folder / name
+        path.mkdir(parents=True, exist_ok=True)
+        path.chmod(mode)                            # the steps run as uid 65532
+        return path
+
+    def _workspaces(self) -> dict[str, Path]:
+        kubeconfig = self._folder("kubeconfig", 0o755)
+        self.kube.kubeconfig(kubeconfig / "kubeconfig", token=TOKEN, namespace=NAMESPACE).chmod(0o644)
+        credentials = self._folder("gcp-credentials", 0o755)
+        (credentials / "token").write_text(self.auth.subject_token())
+        (credentials / "credential-config.json").write_text(json.dumps(
+            self.auth.external_account_config("/workspace/gcp-credentials/token")))   # where Tekton mounts it
+        golden = self._folder("golden", 0o755)
+        (golden / "golden.json").write_text(json.dumps(GOLDEN))
+        for path in (*credentials.iterdir(), golden / "golden.json"):
+            path.chmod(0o644)
+        return {"kubeconfig": kubeconfig, "gcp-credentials": credentials, "golden": golden,
+                "report": self._folder("report"), "audit": self._folder("audit")}
+
+    def _secrets(self) -> dict[str, Path]:
+        secret = self._folder("looker-credentials", 0o755)
+        for key, value in (("client_id", self.looker.client_id), ("client_secret", self.looker.client_secret)):
+            (secret / key).write_text(value)
+            (secret / key).chmod(0o644)
+        return {"looker-credentials": secret}
+
+    def params(self) -> dict[str, str]:
+        """A value for every param of the catalog's pipelines, pointing at the fakes (short canary
+        intervals and polls: seconds, not the minutes a real release takes)."""
+        return {
+            # Istio: shop/reviews, judged on this World's series in the shared Prometheus
+            "namespace": NAMESPACE, "virtualservice": NAME, "route": "primary",
+            "stable-workload": "reviews-v1", "canary-workload": "reviews-v2",
+            "metrics-namespace": self.mesh.metrics_namespace, "prometheus-url": self.prometheus.url,
+            "prometheus-tls-verify": "false", "steps": "10,50", "interval": "3s", "check-every": "500ms",
+            "min-requests": "20",
+            # Vertex AI
+            "project": PROJECT, "location": LOCATION, "api-endpoint": self.vertex.url, "poll-interval": "0.2",
+            "model-display-name": "churn", "parent-model": self.seeded["model"], "endpoint-display-name": "churn",
+            "trainer-image": "us-docker.pkg.dev/interlock-demo/trainers/churn:2.0", "base-output-directory": OUTPUT,
+            "serving-image-uri": SERVING, "model-traffic-percent": "10", "latency-budget-ms": "250",
+            # Looker
+            "looker-base-url": self.looker.url, "looker-verify-ssl": "false", "lookml-project": "ecommerce",
+            "allow": "look:56", "looker-model": "ecommerce", "datagroup": "orders_datagroup",
+            "pdt-views": "orders_rollup", "dashboard-ids": "7",
+        }
+
+    def pipelinerun(self, pipeline: str, name: str, **overrides: str) -> dict:
+        """A PipelineRun of the catalog pipeline `pipeline` with the params it declares."""
+        declared = [p["name"] for p in _spec(pipeline).get("params", [])]
+        values = {**self.params(), **overrides}
+        return {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "metadata": {"name": name},
+                "spec": {"pipelineRef": {"name": pipeline},
+                         "params": [{"name": n, "value": values[n]} for n in declared if n in values]}}
+
+    def command(self, pipeline: str, run_file: Path, *, json_output: bool = True) -> list[str]:
+        """`interlock run` of a PipelineRun file: the pipeline's workspaces bound to this World's
+        folders, the Looker Secret, the locally built images, the host network (the fakes)."""
+        args = [INTERLOCK, "run", str(run_file), "--network", "host", *(["-o", "json"] if json_output else [])]
+        for workspace in _spec(pipeline).get("workspaces", []):
+            args += ["-w", f"{workspace['name']}={self.workspaces[workspace['name']]}"]
+        for name, folder in self.secrets.items():
+            args += ["--secret", f"{name}={folder}"]
+        for image in IMAGES:
+            args += ["--image-map", f"localhost/interlock/{image}={SPECS[image].ref}"]
+        return args
+
+    # --- what happened ---------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """What each system serves or holds that a release changes."""
+        vs = self.kube.get("virtualservices", NAMESPACE, NAME)
+        state = self.vertex.state
+        with state.lock:
+            state.advance()
+            endpoints = {e.name: {"deployed": {i: f"{d['model']}@{d['modelVersionId']}" for i, d in e.deployed.items()},
+                                  "traffic": dict(e.traffic)} for e in state.endpoints.values()}
+            defaults = {m.name: m.default.version_id for m in state.models.values()}
+        looker = self.looker.state
+        with looker.lock:
+            datagroups = {g.id: (g.stale_before, g.triggered_at) for g in looker.datagroups.values()}
+            return {"istio": vs["spec"],
+                    "vertex": {"endpoints": endpoints, "default-versions": defaults},
+                    "looker": {"datagroups": datagroups, "pdt-builds": len(looker.pdt_builds),
+                               "query-tasks": len(looker.runner.tasks), "plan-runs": list(looker.plan_runs)}}
+
+    def calls(self) -> list[tuple[str, str]]:
+        """(system, call) of every call that changed or checked something, in time order: Vertex
+        AI's writes, the VirtualService's weights as written, Looker's checks and writes."""
+        timed = [(c.at, "vertex", c.method) for c in self.vertex.calls
+                 if c.http_method != "GET" and c.method != "endpoints.predict" and c.status < 400]
+        for revision in self.kube.history("virtualservices", NAMESPACE, NAME)[1:]:
+            route = next(r for r in revision.object["spec"]["http"] if r.get("name") == "primary")
+            split = "/".join(str(d.get("weight")) for d in route["route"])
+            timed.append((revision.at, "istio", f"weights {split}"))
+        timed += [(c.at, "looker", c.operation) for c in self.looker.calls
+                  if c.operation in LOOKER_CALLS and c.status < 400]
+        return [(system, what) for _, system, what in sorted(timed)]
+
+    def audit(self) -> list[dict[str, Any]]:
+        path = self.workspaces["audit"] / "audit.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+    def check_clean(self) -> None:
+        """Every exchange stayed within the APIs' documents; no key was ever sent."""
+        self.looker.assert_clean()
+        assert self.vertex.request_violations == [] and self.vertex.spec_violations == []
+        assert not any(c.carries_key for c in (*self.vertex.calls, *self.auth.calls))
+
+
+def _spec(pipeline: str) -> dict:
+    found = catalog.find("Pipeline", pipeline)
+    assert found is not None, f"no pipeline {pipeline} in the catalog"
+    return found.doc["spec"]
+
+
+def squash(items: list[Any]) -> list[Any]:
+    """Runs of equal items as one: a, a, b -> a, b (a dozen query tasks are one step of the story)."""
+    return [item for i, item in enumerate(items) if i == 0 or items[i - 1] != item]
+
+
+def write_run(folder: Path, run: dict) -> Path:
+    path = folder / f"{run['metadata']['name']}.yaml"
+    path.write_text(yaml.safe_dump(run, sort_keys=False))
+    return path
