@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from interlock.e2e import plan
 from interlock.paths import SOURCE
 
 from .world import World, write_run
@@ -60,6 +61,14 @@ def world(tmp_path, simulator, prometheus, images) -> Iterator[Callable[..., Wor
         yield make
     for each in made:
         each.check_clean()
+
+
+@pytest.fixture(scope="session")
+def expected_results() -> Callable[[str], dict[str, str]]:
+    """expected_results(pipeline): the results its sample must produce, as the kind e2e harness
+    asserts them (tests/e2e/expectations.yaml)."""
+    expected = plan.expectations()
+    return lambda pipeline: expected[f"pipelines/{pipeline}/0.1/samples/pipelinerun.yaml"]
 
 
 def run_pipeline(world: World, pipeline: str, name: str, **params: str) -> PipelineRunResult:

@@ -40,7 +40,7 @@ def assert_as_it_began(world) -> None:
     assert all(v.aliases == [] for k, v in model.versions.items() if k != "1")
 
 
-def test_the_release_goes_through_the_three_systems_in_order(world):
+def test_the_release_goes_through_the_three_systems_in_order(world, expected_results):
     w = world()
     run = run_pipeline(w, PIPELINE, "release")
     assert run.code == 0, run.stderr
@@ -49,14 +49,13 @@ def test_the_release_goes_through_the_three_systems_in_order(world):
     assert run.tasks == {"train": OK, "deploy-model": OK, "verify-model": OK, "promote-model": OK, "canary": OK,
                          "validate": OK, "refresh": OK, "deliver": OK,
                          "rollback-traffic": NOT_NEEDED, "rollback-model": NOT_NEEDED}
-    assert {k: v for k, v in run.results.items() if k not in ("job", "deployed-model-id")} == {
-        "job-state": "JOB_STATE_SUCCEEDED", "model-version-id": "2", "verified": "true", "decision": "promoted",
-        "final-weights": '{"stable":0,"canary":100}', "queries-run": "2", "plans": '["32"]'}
+    # the sample's results, as the kind e2e harness asserts them
+    assert {k: v for k, v in run.results.items() if k not in ("job", "deployed-model-id")} == expected_results(PIPELINE)
 
     # the order of the calls across systems: the model, then the application's traffic, then Looker
     assert squash(w.calls()) == [
         *MODEL_RELEASE, ("vertex", "endpoints.patch"),                          # verified, then promoted
-        ("istio", "weights 90/10"), ("istio", "weights 50/50"), ("istio", "weights 0/100"),
+        ("istio", "weights 90/10"), ("istio", "weights 75/25"), ("istio", "weights 50/50"), ("istio", "weights 0/100"),
         ("looker", "validate_project"), ("looker", "content_validation"), ("looker", "update_datagroup"),
         ("looker", "start_pdt_build"), ("looker", "create_query_task"), ("looker", "scheduled_plan_run_once_by_id")]
 
@@ -73,12 +72,12 @@ def test_the_release_goes_through_the_three_systems_in_order(world):
     # one audit trail across the three systems, in the order things changed
     assert actions(w) == [
         *TRAINED_AND_DEPLOYED, ("vertex-deploy", "update endpoint traffic", "ok"),
-        *[("istio-canary-shift", "set weights", "changed")] * 3, ("istio-canary-shift", "promote canary", "ok"),
+        *[("istio-canary-shift", "set weights", "changed")] * 4, ("istio-canary-shift", "promote canary", "ok"),
         ("looker-refresh", "trigger datagroup", "ok"), ("looker-refresh", "rebuild pdt", "ok"),
         ("looker-run-schedule", "run once", "ok")]
     stamps = [line["ts"] for line in w.audit()]
     assert stamps == sorted(stamps)
-    report = {p.name for p in w.workspaces["report"].iterdir()}
+    report = {p.name for p in (w.workspaces["records"] / "report").iterdir()}
     assert report == {"vertex-verify.json", "istio-canary-shift.json", "looker-validate.json", "looker-refresh.json"}
 
 
@@ -118,7 +117,7 @@ def test_a_model_that_fails_verification_is_taken_off_and_nothing_else_moves(wor
 
 def test_a_bad_canary_rolls_back_the_application_and_the_model(world):
     w = world(canary=Behaviour("reviews-v2", error_rate=0.05), rps=600)
-    run = run_pipeline(w, PIPELINE, "bad-canary", interval="4s", steps="10,25,50")
+    run = run_pipeline(w, PIPELINE, "bad-canary", interval="4s")   # a margin for the first looks under load
     assert run.code == 1
     assert run.condition == failed(completed=6, skipped=4)
     assert run.tasks == {"train": OK, "deploy-model": OK, "verify-model": OK, "promote-model": OK, "canary": FAILED,

@@ -9,8 +9,10 @@ pipeline-level tests and `make demo`:
 - Vertex AI: the fake Vertex AI (checked against the discovery document) and the Google token
   services; the endpoint `churn` serves version 1 of the model `churn` with all its traffic.
 
-A World gives `interlock run` everything a PipelineRun of the catalog's pipelines needs
-(`command`: params pointing at the fakes, workspaces, the Looker Secret, the local images), and
+The content is what the pipelines' samples name (project my-project, model 1234567890, endpoint
+churn, shop/reviews, the ecommerce model...), so a World runs each sample PipelineRun as it is,
+with only what points at the fakes (and makes minutes seconds) overridden: `pipelinerun`. It
+gives `interlock run` the rest (`command`: workspaces, the Looker Secret, the local images) and
 reads back what happened: each system's state (`snapshot`), the calls that changed or checked
 something, across systems in time order (`calls`), and the shared audit trail (`audit`).
 """
@@ -36,12 +38,12 @@ from tests.fakes.vertex.state import Endpoint, Model, ModelVersion
 from tests.istio.objects import NAME, NAMESPACE, TOKEN
 from tests.istio.support import add_mesh, seeded_kube
 
-PROJECT, LOCATION = "interlock-demo", "us-central1"
-PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
+# as the samples name them (pipelines/*/0.1/samples/pipelinerun.yaml)
+PARENT = "projects/my-project/locations/us-central1"
+MODEL_ID = "1234567890"                                         # parent-model
 SERVING = "us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-3:latest"
-LIVE_MODEL = "gs://interlock-models/churn/runs/0/model"          # version 1, serving before the release
-OUTPUT = "gs://interlock-models/churn/runs/1"                    # where the new training writes
-NEW_MODEL = f"{OUTPUT}/model"                                    # vertex-train's model-dir
+LIVE_MODEL = "gs://my-project-ml/churn/runs/1/model"            # version 1, serving before the release
+NEW_MODEL = "gs://my-project-ml/churn/runs/2/model"             # vertex-train's model-dir: <base-output-directory>/model
 GOLDEN = {"instances": [[i, i + 1] for i in range(10)], "predictions": [2.0 * (2 * i + 1) + 1.0 for i in range(10)]}
 HEALTHY = Behaviour("reviews-v2", error_rate=0.001)
 IMAGES = ("looker", "istio", "vertex")
@@ -64,7 +66,7 @@ def seed_vertex(state: VertexState) -> dict[str, str]:
     """The model `churn` (version 1) deployed on the endpoint `churn` with all its traffic, as
     vertex-deploy would have left it; returns their names and the deployment's id."""
     now = state.clock()
-    model = Model(f"{PARENT}/models/{state.new_id()}", created_at=now)
+    model = Model(f"{PARENT}/models/{MODEL_ID}", created_at=now)
     model.versions["1"] = ModelVersion("1", {"displayName": "churn", "artifactUri": LIVE_MODEL,
                                              "containerSpec": {"imageUri": SERVING}}, ["default"], now)
     state.models[model.name] = model
@@ -140,7 +142,7 @@ class World:
         for path in (*credentials.iterdir(), golden / "golden.json"):
             path.chmod(0o644)
         return {"kubeconfig": kubeconfig, "gcp-credentials": credentials, "golden": golden,
-                "report": self._folder("report"), "audit": self._folder("audit")}
+                "records": self._folder("records")}     # the pipelines' audit/ and report/ go here
 
     def _secrets(self) -> dict[str, Path]:
         secret = self._folder("looker-credentials", 0o755)
@@ -149,34 +151,25 @@ class World:
             (secret / key).chmod(0o644)
         return {"looker-credentials": secret}
 
-    def params(self) -> dict[str, str]:
-        """A value for every param of the catalog's pipelines, pointing at the fakes (short canary
-        intervals and polls: seconds, not the minutes a real release takes)."""
-        return {
-            # Istio: shop/reviews, judged on this World's series in the shared Prometheus
-            "namespace": NAMESPACE, "virtualservice": NAME, "route": "primary",
-            "stable-workload": "reviews-v1", "canary-workload": "reviews-v2",
-            "metrics-namespace": self.mesh.metrics_namespace, "prometheus-url": self.prometheus.url,
-            "prometheus-tls-verify": "false", "steps": "10,50", "interval": "3s", "check-every": "500ms",
-            "min-requests": "20",
-            # Vertex AI
-            "project": PROJECT, "location": LOCATION, "api-endpoint": self.vertex.url, "poll-interval": "0.2",
-            "model-display-name": "churn", "parent-model": self.seeded["model"], "endpoint-display-name": "churn",
-            "trainer-image": "us-docker.pkg.dev/interlock-demo/trainers/churn:2.0", "base-output-directory": OUTPUT,
-            "serving-image-uri": SERVING, "model-traffic-percent": "10", "latency-budget-ms": "250",
-            # Looker
-            "looker-base-url": self.looker.url, "looker-verify-ssl": "false", "lookml-project": "ecommerce",
-            "allow": "look:56", "looker-model": "ecommerce", "datagroup": "orders_datagroup",
-            "pdt-views": "orders_rollup", "dashboard-ids": "7",
-        }
+    def environment(self) -> dict[str, str]:
+        """The params that point at the fakes, and those that make a release's minutes seconds
+        (the canary's interval, the polls): what a sample's own values are replaced with."""
+        return {"looker-base-url": self.looker.url, "looker-verify-ssl": "false",
+                "api-endpoint": self.vertex.url, "poll-interval": "0.2",
+                "prometheus-url": self.prometheus.url, "prometheus-tls-verify": "false",
+                "metrics-namespace": self.mesh.metrics_namespace,     # this World's series in the shared Prometheus
+                "interval": "3s", "check-every": "500ms", "min-requests": "20"}
 
-    def pipelinerun(self, pipeline: str, name: str, **overrides: str) -> dict:
-        """A PipelineRun of the catalog pipeline `pipeline` with the params it declares."""
-        declared = [p["name"] for p in _spec(pipeline).get("params", [])]
-        values = {**self.params(), **overrides}
-        return {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "metadata": {"name": name},
-                "spec": {"pipelineRef": {"name": pipeline},
-                         "params": [{"name": n, "value": values[n]} for n in declared if n in values]}}
+    def pipelinerun(self, pipeline: str, name: str, **params: str) -> dict:
+        """The pipeline's sample PipelineRun, named `name`, its environment params replaced (and
+        any param given here set); params the pipeline does not declare are left out."""
+        run = catalog.load_yaml(catalog.find("Pipeline", pipeline).folder / "samples" / "pipelinerun.yaml")
+        declared = {p["name"] for p in _spec(pipeline).get("params", [])}
+        values = {p["name"]: p["value"] for p in run["spec"].get("params", [])}
+        values.update({k: v for k, v in {**self.environment(), **params}.items() if k in declared})
+        run["metadata"] = {"name": name}
+        run["spec"]["params"] = [{"name": k, "value": v} for k, v in values.items()]
+        return run
 
     def command(self, pipeline: str, run_file: Path, *, json_output: bool = True) -> list[str]:
         """`interlock run` of a PipelineRun file: the pipeline's workspaces bound to this World's
@@ -222,7 +215,7 @@ class World:
         return [(system, what) for _, system, what in sorted(timed)]
 
     def audit(self) -> list[dict[str, Any]]:
-        path = self.workspaces["audit"] / "audit.jsonl"
+        path = self.workspaces["records"] / "audit" / "audit.jsonl"
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
     def check_clean(self) -> None:

@@ -233,7 +233,7 @@ class FileLinter:
         if block is None:
             self.add(1, "", "readme-out-of-sync", "README.md has no generated reference block",
                      "run `interlock docs`", file=display(readme, self.root))
-        elif block != docs.render(data):
+        elif block != docs.render(data, self.root):
             marker = text[: text.find(docs.BEGIN)].count("\n") + 1
             self.add(marker, "", "readme-out-of-sync",
                      "README.md params/results/workspaces tables differ from the YAML",
