@@ -38,8 +38,8 @@ test: setup  ## everything: lint, drift checks, images, unit/contract/task/pipel
 	@$(INTERLOCK) images build
 	@INTERLOCK_REQUIRE_REFERENCE=$(REQUIRE_REFERENCE) $(BIN)/python -m pytest
 
-demo: setup  ## build the images and run looker-refresh locally against the fake Looker
-	@$(BIN)/python -m interlock.demo
+demo: setup  ## run the flagship pipeline locally against fakes of Vertex AI, Istio and Looker (SCENARIO=bad-canary: a roll-back)
+	@$(BIN)/python -m interlock.demo --scenario $(or $(SCENARIO),release)
 
 publish: setup  ## push images and bundles to REGISTRY=host[:port][/path], pin the Tasks to the pushed images, record bundle digests in catalog.yaml
 	@test -n "$(REGISTRY)" || { echo "usage: make publish REGISTRY=host[:port][/path] [ALLOW_DIRTY=1]" >&2; exit 2; }
