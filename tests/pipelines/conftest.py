@@ -3,33 +3,28 @@
 The mesh simulator and Prometheus are shared by the session; everything else is fresh per test."""
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from interlock.e2e import plan
 from interlock.paths import SOURCE
+from tests.tasks.conftest import TaskRunResult
 
 from .world import World, write_run
 
+# a pipeline task's (status, reason) as Tekton reports it
+OK, FAILED = ("True", "Succeeded"), ("False", "Failed")
+STOPPING, MISSING, NOT_NEEDED = (("Skipped", "PipelineRun was stopping"), ("Skipped", "Results were missing"),
+                                 ("Skipped", "When Expressions evaluated to false"))
 
-@dataclass
-class PipelineRunResult:
-    code: int
-    outcome: dict
-    stderr: str
 
-    @property
-    def condition(self) -> dict:
-        return self.outcome.get("condition", {})
-
-    @property
-    def results(self) -> dict:
-        return self.outcome.get("results", {})
+class PipelineRunResult(TaskRunResult):
+    """The exit code, `-o json` outcome and log of a PipelineRun, and each of its tasks."""
 
     def task(self, name: str) -> dict:
         return next(t for t in self.outcome["tasks"] if t["pipelineTask"] == name)
@@ -72,9 +67,7 @@ def expected_results() -> Callable[[str], dict[str, str]]:
 
 
 def run_pipeline(world: World, pipeline: str, name: str, **params: str) -> PipelineRunResult:
-    """`interlock run` a PipelineRun of the catalog pipeline against the World; its outcome."""
-    import json
-
+    """`interlock run` the pipeline's sample (`params` over it) against the World; its outcome."""
     run = world.pipelinerun(pipeline, name, **params)
     proc = subprocess.run(world.command(pipeline, write_run(world.folder, run)), capture_output=True, text=True,
                           cwd=SOURCE, timeout=600)
@@ -84,3 +77,18 @@ def run_pipeline(world: World, pipeline: str, name: str, **params: str) -> Pipel
 def actions(world: World) -> list[tuple[str, str, str]]:
     """(task, action, outcome) of each audit line, in order."""
     return [(line["task"], line["action"], line["outcome"]) for line in world.audit()]
+
+
+def failed(completed: int, skipped: int) -> dict:
+    """The condition of a PipelineRun in which one task failed, as Tekton words it."""
+    return {"type": "Succeeded", "status": "False", "reason": "Failed",
+            "message": f"Tasks Completed: {completed} (Failed: 1, Cancelled 0), Skipped: {skipped}"}
+
+
+def assert_as_it_began(world) -> None:
+    """Every system as it began: the route's weights, what the endpoint serves (and the default
+    model version), Looker's datagroups, PDT builds, queries and deliveries. The version uploaded
+    stays in the Model Registry, serving nothing: a re-run finds it instead of uploading it again."""
+    assert world.snapshot() == world.start
+    [model] = world.vertex.state.models.values()
+    assert all(v.aliases == [] for k, v in model.versions.items() if k != "1")

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import actions, run_pipeline
-from .test_ml_feature_release import FAILED, OK, STOPPING, failed
+from .conftest import FAILED, OK, STOPPING, actions, failed, run_pipeline
 from .world import squash
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(600)]

@@ -8,8 +8,7 @@ import pytest
 
 from tests.fakes.mesh import Behaviour
 
-from .conftest import actions, run_pipeline
-from .test_ml_feature_release import FAILED, MISSING, NOT_NEEDED, OK, failed
+from .conftest import FAILED, MISSING, NOT_NEEDED, OK, actions, failed, run_pipeline
 from .world import squash
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(600)]

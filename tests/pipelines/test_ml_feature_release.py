@@ -12,32 +12,15 @@ import pytest
 from tests.fakes.mesh import Behaviour
 from tests.fakes.vertex import JobPlan
 
-from .conftest import actions, run_pipeline
+from .conftest import FAILED, MISSING, NOT_NEEDED, OK, STOPPING, actions, assert_as_it_began, failed, run_pipeline
 from .world import NEW_MODEL, squash
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(600)]
 
 PIPELINE = "ml-feature-release"
-OK, FAILED = ("True", "Succeeded"), ("False", "Failed")
-STOPPING, MISSING, NOT_NEEDED = (("Skipped", "PipelineRun was stopping"), ("Skipped", "Results were missing"),
-                                 ("Skipped", "When Expressions evaluated to false"))
 MODEL_RELEASE = [("vertex", "customJobs.create"), ("vertex", "models.upload"), ("vertex", "endpoints.deployModel")]
 TRAINED_AND_DEPLOYED = [("vertex-train", "create custom job", "ok"), ("vertex-deploy", "upload model", "ok"),
                         ("vertex-deploy", "deploy model", "ok")]
-
-
-def failed(completed: int, skipped: int) -> dict:
-    return {"type": "Succeeded", "status": "False", "reason": "Failed",
-            "message": f"Tasks Completed: {completed} (Failed: 1, Cancelled 0), Skipped: {skipped}"}
-
-
-def assert_as_it_began(world) -> None:
-    """Every system as it began: the route's weights, what the endpoint serves (and the default
-    model version), Looker's datagroups, PDT builds, queries and deliveries. The version uploaded
-    stays in the Model Registry, serving nothing: a re-run finds it instead of uploading it again."""
-    assert world.snapshot() == world.start
-    [model] = world.vertex.state.models.values()
-    assert all(v.aliases == [] for k, v in model.versions.items() if k != "1")
 
 
 def test_the_release_goes_through_the_three_systems_in_order(world, expected_results):

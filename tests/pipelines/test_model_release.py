@@ -7,9 +7,8 @@ import pytest
 
 from tests.fakes.vertex import JobPlan
 
-from .conftest import actions, run_pipeline
+from .conftest import FAILED, MISSING, NOT_NEEDED, OK, STOPPING, actions, assert_as_it_began, failed, run_pipeline
 from .world import NEW_MODEL, squash
-from .test_ml_feature_release import FAILED, MISSING, NOT_NEEDED, OK, STOPPING, assert_as_it_began, failed
 
 pytestmark = [pytest.mark.containers, pytest.mark.timeout(600)]
 

@@ -202,13 +202,8 @@ class World:
                                "query-tasks": len(looker.runner.tasks), "plan-runs": list(looker.plan_runs)}}
 
     def calls(self) -> list[tuple[str, str]]:
-        """(system, call) of every call that changed or checked something, in time order."""
-        return [(system, what) for _, system, what in self.timed_calls()]
-
-    def timed_calls(self) -> list[tuple[float, str, str]]:
-        """(wall time, system, call) of every call that changed or checked something, in time
-        order: Vertex AI's writes, the VirtualService's weights as written, Looker's checks and
-        writes."""
+        """(system, call) of every call that changed or checked something, in time order: Vertex
+        AI's writes, the VirtualService's weights as written, Looker's checks and writes."""
         timed = [(c.at, "vertex", c.method) for c in self.vertex.calls
                  if c.http_method != "GET" and c.method != "endpoints.predict" and c.status < 400]
         for revision in self.kube.history("virtualservices", NAMESPACE, NAME)[1:]:
@@ -217,7 +212,7 @@ class World:
             timed.append((revision.at, "istio", f"weights {split}"))
         timed += [(c.at, "looker", c.operation) for c in self.looker.calls
                   if c.operation in LOOKER_CALLS and c.status < 400]
-        return sorted(timed)
+        return [(system, what) for _, system, what in sorted(timed)]
 
     def audit(self) -> list[dict[str, Any]]:
         path = self.workspaces["records"] / "audit" / "audit.jsonl"

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 from interlock import catalog, paths
@@ -50,7 +52,7 @@ class Fakes:
         self.options = {"job": JobPlan(pending=0.5, running=2.0), "operation_seconds": 0.5, **scenario.world}
         self.bad_model = scenario.bad_model
         self.error: BaseException | None = None
-        self._stack: list = []
+        self.stack = ExitStack()
         self.thread = threading.Thread(target=self._start, name="demo-fakes", daemon=True)
 
     def _start(self) -> None:
@@ -58,13 +60,11 @@ class Fakes:
         from tests.pipelines.world import NEW_MODEL, World
 
         try:
-            simulator = MeshSimulator().__enter__()
-            self._stack.append(simulator)
-            self.prometheus = PrometheusServer(Path(tempfile.mkdtemp(prefix="interlock-demo-prometheus-")),
-                                               targets=[simulator.address], scrape_interval="250ms").start()
-            self._stack.append(self.prometheus)
-            self.world = World(FOLDER / "world", simulator, self.prometheus, **self.options).__enter__()
-            self._stack.append(self.world)
+            simulator = self.stack.enter_context(MeshSimulator())
+            self.prometheus = self.stack.enter_context(PrometheusServer(
+                Path(self.stack.enter_context(tempfile.TemporaryDirectory(prefix="interlock-demo-prometheus-"))),
+                targets=[simulator.address], scrape_interval="250ms"))
+            self.world = self.stack.enter_context(World(FOLDER / "world", simulator, self.prometheus, **self.options))
             if self.bad_model:
                 self.world.vertex.state.predictors[NEW_MODEL].bias = 1.5
         except BaseException as error:  # noqa: BLE001 - reported by the main thread
@@ -75,25 +75,15 @@ class Fakes:
         if self.error is not None:
             raise SystemExit(f"starting the fakes failed: {type(self.error).__name__}: {self.error}")
 
-    def stop(self) -> None:
-        for thing in reversed(self._stack):
-            if hasattr(thing, "__exit__"):
-                thing.__exit__(None, None, None)
-            else:
-                thing.stop()
-
 
 def run_pipeline(fakes: Fakes, scenario: Scenario, view: live.LiveView) -> tuple[dict, float]:
     """`interlock run` of the sample PipelineRun, shown live; (its outcome, seconds)."""
-    import json
-
     from tests.pipelines.world import write_run
 
     world = fakes.world
     run = world.pipelinerun(PIPELINE, RUN, **{"dashboard-ids": "7,8", **scenario.params})
     file = write_run(FOLDER, run)
-    shown = file.relative_to(paths.ROOT) if file.is_relative_to(paths.ROOT) else file
-    view.say(view.style.bold(f"interlock run {shown}") + view.style.dim(
+    view.say(view.style.bold(f"interlock run {_shown(file)}") + view.style.dim(
         f"  (pipelines/{PIPELINE}/0.1/samples/pipelinerun.yaml, pointed at the fakes)"), stamp=False)
     print(file=view.out)
     command = world.command(PIPELINE, file)
@@ -138,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         outcome, seconds = run_pipeline(fakes, scenario, view)
         return ending(fakes, scenario, outcome, seconds, view)
     finally:
-        fakes.stop()
+        fakes.thread.join()
+        fakes.stack.close()
 
 
 def ending(fakes: Fakes, scenario: Scenario, outcome: dict, seconds: float, view: live.LiveView) -> int:
@@ -158,9 +149,8 @@ def ending(fakes: Fakes, scenario: Scenario, outcome: dict, seconds: float, view
     start, end = world.start, world.snapshot()
     for line in timeline.compare(start, end, s):
         print(line)
-    records = world.workspaces["records"]
-    shown = records.relative_to(paths.ROOT) if records.is_relative_to(paths.ROOT) else records
-    print(s.dim(f"  audit trail: {len(world.audit())} lines in {shown}/audit/audit.jsonl; reports in {shown}/report/"))
+    records = _shown(world.workspaces["records"])
+    print(s.dim(f"  audit trail: {len(world.audit())} lines in {records}/audit/audit.jsonl; reports in {records}/report/"))
     problems = _problems(world)
     for problem in problems:
         print(s.red(f"  {problem}"))
@@ -172,6 +162,10 @@ def ending(fakes: Fakes, scenario: Scenario, outcome: dict, seconds: float, view
     if scenario.name == "release" and ok:
         print(s.dim("\n  To watch a roll-back: make demo SCENARIO=bad-canary"))
     return 0 if as_expected and not problems else 1
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(paths.ROOT) if path.is_relative_to(paths.ROOT) else path
 
 
 def _problems(world) -> list[str]:
