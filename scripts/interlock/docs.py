@@ -35,11 +35,13 @@ def _tasks(spec: dict, root: Path | None) -> list[list]:
     rows = []
     for section in ("tasks", "finally"):
         for task in catalog.mappings(spec.get(section)):
-            used = catalog.referenced(task.get("taskRef"), root) if "taskRef" in task else None
-            runs = f"[{used.name}]({_link(used, root)})" if used else (
-                catalog.mapping(task.get("taskRef")).get("name") or "embedded taskSpec")
-            reads = _TASK_RESULT.findall(json.dumps([task.get("params"), task.get("when")]))
-            after = sorted({str(t) for t in (task.get("runAfter") or [])} | set(reads))
+            ref = catalog.mapping(task.get("taskRef"))
+            used = catalog.referenced(ref, root) if ref else None
+            runs = (f"[{used.name}]({_link(used, root)})" if used else
+                    str(ref.get("name") or f"resolver {ref.get('resolver')}") if ref else "embedded taskSpec")
+            reads = _TASK_RESULT.findall(json.dumps([task.get("params"), task.get("when")], default=str))
+            run_after = task.get("runAfter") if isinstance(task.get("runAfter"), list) else []
+            after = sorted({str(t) for t in run_after} | set(reads))
             when = [f"`{w.get('input')}` {w.get('operator')} {json.dumps(w.get('values'))}"
                     for w in catalog.mappings(task.get("when"))]
             rows.append([f"`{task.get('name')}`", runs, used.version if used else "",

@@ -62,9 +62,9 @@ def looker_content() -> LookerState:
     return state
 
 
-def seed_vertex(state: VertexState) -> dict[str, str]:
+def seed_vertex(state: VertexState) -> None:
     """The model `churn` (version 1) deployed on the endpoint `churn` with all its traffic, as
-    vertex-deploy would have left it; returns their names and the deployment's id."""
+    vertex-deploy would have left it."""
     now = state.clock()
     model = Model(f"{PARENT}/models/{MODEL_ID}", created_at=now)
     model.versions["1"] = ModelVersion("1", {"displayName": "churn", "artifactUri": LIVE_MODEL,
@@ -80,7 +80,6 @@ def seed_vertex(state: VertexState) -> dict[str, str]:
     state.endpoints[endpoint.name] = endpoint
     state.predictors[LIVE_MODEL] = Predictor(scale=2.0, bias=1.0, latency=0.005)
     state.predictors[NEW_MODEL] = Predictor(scale=2.0, bias=1.0, latency=0.005)   # as good, until a test says
-    return {"model": model.name, "endpoint": endpoint.name, "deployed-model-id": deployed}
 
 
 class World:
@@ -115,7 +114,7 @@ class World:
         state.job_plan = self._job
         for kind in state.operation_plans:
             state.operation_plans[kind] = OperationPlan(self._operation_seconds)
-        self.seeded = seed_vertex(state)
+        seed_vertex(state)
         self.vertex = enter(FakeVertex(state, spec=reference_spec()))
         self.mesh = add_mesh(self.simulator, self.prometheus, self.kube.url, canary=self._canary, rps=self._rps)
         self._stack.callback(self.simulator.remove, self.mesh)
@@ -171,10 +170,10 @@ class World:
         run["spec"]["params"] = [{"name": k, "value": v} for k, v in values.items()]
         return run
 
-    def command(self, pipeline: str, run_file: Path, *, json_output: bool = True) -> list[str]:
-        """`interlock run` of a PipelineRun file: the pipeline's workspaces bound to this World's
-        folders, the Looker Secret, the locally built images, the host network (the fakes)."""
-        args = [INTERLOCK, "run", str(run_file), "--network", "host", *(["-o", "json"] if json_output else [])]
+    def command(self, pipeline: str, run_file: Path) -> list[str]:
+        """`interlock run -o json` of a PipelineRun file: the pipeline's workspaces bound to this
+        World's folders, the Looker Secret, the locally built images, the host network (the fakes)."""
+        args = [INTERLOCK, "run", str(run_file), "--network", "host", "-o", "json"]
         for workspace in _spec(pipeline).get("workspaces", []):
             args += ["-w", f"{workspace['name']}={self.workspaces[workspace['name']]}"]
         for name, folder in self.secrets.items():
