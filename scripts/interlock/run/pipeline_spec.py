@@ -220,6 +220,7 @@ def _params(declared: list, given: list, override: Mapping[str, Any], where: str
                                  f"(declared: {', '.join(sorted(map(str, names))) or 'none'})")
     values.update(override)
     return params_mod.resolve(declared, values, where=f"{where}.params", given_where="spec.params",
+                              cli=set(override),
                               propagate=embedded)
 
 
