@@ -281,6 +281,11 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
         for r in step_results[sname]:
             variables[f"steps.{sname}.results.{r}.path"] = f"{STEPS}/step-{sname}/results/{r}"
     variables.update(ctx)
+    # context is applied after params (taskrun/resources/apply.go: ApplyParameters, then
+    # ApplyContexts), so a param value may itself hold `$(context.task.retry-count)`
+    contexts = {k: v for k, v in variables.items() if k.startswith("context.")}
+    for k in [k for k in variables if k.startswith("params.")]:
+        variables[k] = substitute(variables[k], contexts, strict=())
 
     timeout = options.timeout
     if timeout is None:

@@ -20,11 +20,11 @@ from interlock.run import feature_flags, params as params_mod
 from interlock.run.errors import InvalidRun
 from interlock.run.options import RunOptions
 from interlock.run.resolve import resolve_ref
-from interlock.run.variables import references, substitute
+from interlock.run.variables import InvalidReference, references, substitute
 
 FROM_STEPACTION = ("image", "command", "args", "script", "env", "workingDir", "volumeMounts",
                    "securityContext", "results")
-_STEP_RESULT = re.compile(r"^\$\((steps\.[^.\[\]()]+\.results\.[^.\[\]()]+)\)$")
+_STEP_RESULT = re.compile(r"^\$\((steps\.[^.\[\]()]+\.results\.[^.\[\]()]+)(?:\[\*\])?\)$")
 
 
 def expand(steps: list, options: RunOptions, task_variables: Mapping[str, Any],
@@ -77,7 +77,7 @@ def _values(given: object, declared: object, task_variables: Mapping[str, Any], 
             source: str) -> dict[str, Any]:
     """The StepAction's param values, in Tekton's order (see the module docstring)."""
     provided = params_mod.given(given, f"{here}.params")
-    provided = {k: substitute(v, task_variables, strict=()) for k, v in provided.items()}
+    provided = {k: _task_level(v, task_variables) for k, v in provided.items()}
     out: dict[str, Any] = {}
     pending: dict[str, str] = {}
     for i, decl in enumerate(declared or []):
@@ -113,6 +113,15 @@ def _values(given: object, declared: object, task_variables: Mapping[str, Any], 
             out[name] = substitute(d, params_mod.variables(out), strict=())
             del pending[name]
     return out
+
+
+def _task_level(value: Any, task_variables: Mapping[str, Any]) -> Any:
+    """The Task's params in a step param value; a reference that does not fit (`[*]` of a
+    string) is left as written, as Tekton's ReplaceVariables leaves it."""
+    try:
+        return substitute(value, task_variables, strict=())
+    except InvalidReference:
+        return value
 
 
 def _step_result_params(fields: dict, given: object) -> dict:

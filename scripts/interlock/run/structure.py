@@ -10,7 +10,8 @@ runner follows Tekton:
   `mountPath`), so they are folded to the schema's spelling first;
 - step and sidecar `name` and a step's workspace `mountPath` are optional (task_validation.go
   validateStep; a step without a name is `step-unnamed-<i>`, pkg/pod/entrypoint.go StepName);
-- `metadata.name` is checked by kubernetes_rules (a DNS subdomain), not by the schema's pattern.
+- `metadata.name` is checked by kubernetes_rules (a DNS subdomain), not by the schema's pattern;
+- a step's `onError` may be a param reference, checked once substituted.
 """
 from __future__ import annotations
 
@@ -81,6 +82,8 @@ def _relaxed(key: tuple, message: str) -> bool:
     if len(key) >= 2 and key[-2] == "workspaces" and message == "'mountPath' is required" \
             and len(key) >= 4 and key[-4] in ("steps", "sidecars"):
         return True
+    if key and key[-1] == "onError" and message.startswith('"$(params.'):
+        return True  # a param reference, checked once substituted (validateStep isParamRefs)
     return tuple(key[-2:]) == ("metadata", "name") and len(key) == 2
 
 
