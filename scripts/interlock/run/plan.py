@@ -311,6 +311,8 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
         merged = merge_template(template, c) if kind == "step" else dict(c)
         own = {f"step.results.{r}.path": f"{STEPS}/step-{cname}/results/{r}"
                for r in step_results.get(cname, [])} if kind == "step" else {}
+        if kind == "step":  # where Tekton's entrypoint reads a step's artifacts (not reported here)
+            own["step.artifacts.path"] = f"{STEPS}/step-{cname}/artifacts/provenance.json"
         scope = {**variables, **own}
         _validate_refs(merged, scope, earlier, here)
         try:
@@ -327,7 +329,8 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
     step_plans = []
     for i, (n, s) in enumerate(zip(names, steps)):
         step_plans.append(plan(s, "step", n, i, {k: step_results[k] for k in names[:i]}))
-        folders += [run_dirs[i], Under(run_dirs[i].path, "status/results")]
+        folders += [run_dirs[i], Under(run_dirs[i].path, "status/results"),
+                    Under(run_dirs[i].path, "status/artifacts")]
     for i, r in enumerate(declared_results):
         if "value" in r:
             _validate_refs(r["value"], variables, step_results, f"{swhere}.results[{i}].value")
