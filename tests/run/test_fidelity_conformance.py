@@ -101,3 +101,10 @@ def test_propagation_on_error_task_run_specs_and_finally_results(interlock):
                        "close": "Succeeded"}
     # the pipeline task's param over the run's; a workspace only the run declares
     assert embedded["results"] == {"out": "task-msg|true"}
+
+
+def test_a_taskrun_retries_a_failed_attempt(interlock):
+    code, [out], err = interlock("taskruns/taskrun-retries.yaml")
+    assert code == 0, err
+    assert (out["retryCount"], out["results"]) == (1, {"attempt": "1"})
+    assert "retry 1 of 2" in err

@@ -169,7 +169,7 @@ def test_unknown_task_ref_names_the_field():
      "step `when`"),
     ({"spec__taskSpec__volumes": [{"name": "h", "hostPath": {"path": "/"}}]}, "volume type hostPath"),
     ({"spec__taskSpec__steps__0__securityContext": {"privileged": True}}, "privileged"),
-    ({"spec__retries": 2}, "TaskRun retries"),
+    ({"spec__status": "TaskRunCancelled"}, "TaskRun status"),
 ])
 def test_unsupported_features_are_refused(edit, fragment):
     with pytest.raises(Unsupported, match=fragment):

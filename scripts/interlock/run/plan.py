@@ -41,9 +41,9 @@ CONTEXT_ANNOTATIONS = {
 TASK_FIELDS = {"params", "results", "workspaces", "steps", "sidecars", "stepTemplate", "volumes",
                "description", "displayName", "metadata"}
 TASKRUN_FIELDS = {"params", "taskRef", "taskSpec", "workspaces", "timeout", "podTemplate",
-                  "serviceAccountName", "computeResources"}
+                  "serviceAccountName", "computeResources", "retries"}
 TASKRUN_UNSUPPORTED = {"debug": "TaskRun debug", "stepSpecs": "stepSpecs overrides",
-                       "sidecarSpecs": "sidecarSpecs overrides", "retries": "TaskRun retries",
+                       "sidecarSpecs": "sidecarSpecs overrides",
                        "status": "TaskRun status (pending/cancel)", "managedBy": "managedBy"}
 POD_FIELDS_IGNORED = {"nodeSelector", "tolerations", "affinity", "schedulerName",
                       "priorityClassName", "imagePullSecrets", "runtimeClassName",
@@ -200,6 +200,9 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
     if not isinstance(spec, dict):
         raise InvalidRun(f"{where}: spec", "missing or not a mapping")
     _check_keys(spec, TASKRUN_FIELDS, TASKRUN_UNSUPPORTED, f"{where}: spec")
+    retries = spec.get("retries", 0)
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise InvalidRun(f"{where}: spec.retries", f"{retries!r} must be a non-negative integer")
     context = {**pipeline_context(taskrun), **(context or {})}
     name = run_name(taskrun, where, pipeline=PIPELINE_TASK in context)
     if PIPELINE_TASK in context:

@@ -82,6 +82,22 @@ def run_taskrun(taskrun: dict, *, options: RunOptions, log: LogFn | None = None,
         out.plan = plan.describe()
         out.pipeline_task = plan.pipeline_task
         return out
+    retries = (taskrun.get("spec") or {}).get("retries") or 0
+    for attempt in range(retries + 1):
+        # a TaskRun's own retries (taskrun reconciler: a failed attempt is retried with a new
+        # pod, its own timeout, and `$(context.task.retry-count)` counting up)
+        if attempt:
+            plan_args["context"] = {**(context or {}), "context.task.retry-count": str(attempt)}
+            (log or _print_log)(str(taskrun["metadata"]["name"]), "taskrun",
+                                f"retry {attempt} of {retries}")
+        out = _attempt(taskrun, parent, plan_args, options, log, cancel)
+        if out.succeeded or (cancel is not None and cancel.is_set()):
+            break
+    return out
+
+
+def _attempt(taskrun: dict, parent: Path | None, plan_args: dict, options: RunOptions,
+             log: LogFn | None, cancel: threading.Event | None) -> TaskRunOutcome:
     plan = _plan_in_new_folder(taskrun, parent, plan_args)
     folder = plan.run_dir
     try:
