@@ -101,8 +101,8 @@ def load(pr: object, options: RunOptions, params_override: Mapping[str, Any]) ->
         raise PipelineRunInvalid("spec: required, a mapping")
     _refuse_unknown(spec, _SPEC_FIELDS, "spec")
     if spec.get("status"):
-        raise PipelineRunInvalid(f"spec.status: {spec['status']!r}: pending or cancelled "
-                                 "PipelineRuns are not supported")
+        raise PipelineRunInvalid(f"spec.status: {spec['status']!r}: not supported locally: "
+                                 "pending or cancelled PipelineRuns")
     pipeline_name, pspec, where = _pipeline(spec, name, options)
     _refuse_unknown(pspec, _PIPELINE_FIELDS, where)
     pspec = copy.deepcopy(pspec)
@@ -195,8 +195,8 @@ def _run_specs(given: object, names: set) -> dict[str, dict]:
 def _refuse_unknown(obj: Mapping, known: set[str], where: str) -> None:
     unknown = set(obj) - known
     if unknown:
-        raise PipelineRunInvalid(f"{where}: field(s) {', '.join(sorted(unknown))} are not "
-                                 "supported by interlock run")
+        raise PipelineRunInvalid(f"{where}: not supported locally: field(s) "
+                                 f"{', '.join(sorted(unknown))}")
 
 
 def _pipeline(spec: dict, run_name: str, options: RunOptions) -> tuple[str, dict, str]:
@@ -224,7 +224,7 @@ def _check_task(run: PipelineRunSpec, t: dict, at: str, final: bool) -> None:
     if ("taskRef" in t) == ("taskSpec" in t):
         raise PipelineRunInvalid(f"{at} ({t['name']}): needs exactly one of taskRef, taskSpec")
     if isinstance(t.get("taskSpec"), dict) and t["taskSpec"].get("apiVersion"):
-        raise PipelineRunInvalid(f"{at}.taskSpec: custom tasks are not supported")
+        raise PipelineRunInvalid(f"{at}.taskSpec: not supported locally: custom tasks")
     retries = t.get("retries", 0)
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise PipelineRunInvalid(f"{at}.retries: {retries!r} must be a non-negative integer")
