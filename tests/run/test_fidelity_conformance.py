@@ -94,7 +94,7 @@ def test_propagation_on_error_task_run_specs_and_finally_results(interlock):
     # whole object result into an object param | run param over the default | the task's own
     # object key over the run's, the run's other key | result read in a step | workspace
     assert ref["results"] == {"summary": "u|c|from-run|task-url|run-commit|42|shared",
-                              "closing": "closed"}
+                              "closing": "closed:Failed:Failed"}  # $(tasks.status), .reason
     reasons = {t["pipelineTask"]: t["condition"]["reason"] for t in ref["tasks"]}
     assert reasons == {"produce": "Succeeded", "use": "Succeeded", "tolerated": "Failed",
                        "after-tolerated": "Succeeded",  # taskRunSpecs: 1m over the task's 1s

@@ -5,8 +5,9 @@
   `--pipeline`, `--stepaction`, then the catalog);
 - Secrets (`data` base64, `stringData`) and ConfigMaps (`data`, `binaryData`) are stand-ins,
   like `--secret`/`--configmap` (a flag of the same name wins);
-- PersistentVolumeClaims, ServiceAccounts and RBAC objects change nothing locally: each is
-  noted and skipped (a claim's workspace is a folder of the run; nothing checks permissions);
+- PersistentVolumeClaims, ServiceAccounts, Namespaces, LimitRanges, ResourceQuotas and RBAC
+  objects change nothing locally: each is noted and skipped (a claim's workspace is a folder of
+  the run; nothing checks permissions or quotas);
 - anything else is refused (exit 2) naming its kind.
 """
 from __future__ import annotations
@@ -24,7 +25,8 @@ from interlock.run.options import Resources
 RUN_KINDS = ("TaskRun", "PipelineRun")
 TEKTON = {"Task": "tasks", "Pipeline": "pipelines", "StepAction": "stepactions"}
 STEPACTION_VERSIONS = ("tekton.dev/v1beta1", "tekton.dev/v1alpha1")
-NO_OPS = {("v1", "PersistentVolumeClaim"), ("v1", "ServiceAccount"),
+NO_OPS = {("v1", "PersistentVolumeClaim"), ("v1", "ServiceAccount"), ("v1", "Namespace"),
+          ("v1", "LimitRange"), ("v1", "ResourceQuota"),
           *(("rbac.authorization.k8s.io/v1", k)
             for k in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"))}
 

@@ -261,7 +261,7 @@ def _check_task(run: PipelineRunSpec, t: dict, at: str, final: bool) -> None:
         if not checked(ref) or ref.startswith(("context.task.", "context.taskRun.")):
             continue  # unknown context is left as written; a TaskRun's own context, there
         if ref.startswith("tasks."):
-            if not final and (ref == "tasks.status" or ref.endswith(".status")):
+            if not final and (ref == "tasks.status" or ref.endswith((".status", ".reason"))):
                 raise PipelineRunInvalid(f"{at} ({t['name']}): $({ref}) is only available in "
                                          "finally tasks")
             continue

@@ -73,11 +73,18 @@ class TaskState:
         """`$(tasks.<name>.status)`."""
         return SUCCEEDED if self.succeeded else FAILED if self.failed else STATUS_NONE
 
+    def task_reason(self) -> str:
+        """`$(tasks.<name>.reason)`: its TaskRun's condition reason (a failed one's, when one of
+        several failed); empty for a task that did not run."""
+        done = [o for o in self.outcomes if o is not None]
+        failed = [o for o in done if not o.succeeded]
+        return (failed or done)[-1].reason if done else ""
+
 
 def aggregate_status(dag_states: Iterable[TaskState]) -> str:
     """`$(tasks.status)`: Failed if any task failed, else Completed if any was skipped."""
     states = list(dag_states)
-    if any(s.failed and not s.ignored for s in states):
+    if any(s.failed for s in states):  # an ignored failure too (GetPipelineTaskStatus)
         return FAILED
     if any(s.state == "skipped" for s in states):
         return COMPLETED

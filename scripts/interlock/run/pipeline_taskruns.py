@@ -148,6 +148,7 @@ def placeholder_variables(run: PipelineRunSpec, task: Mapping, final: bool,
             v[f"tasks.{name}.matrix.length"] = f"<tasks.{name}.matrix.length>"
         if final:
             v[f"tasks.{name}.status"] = SUCCEEDED
+            v[f"tasks.{name}.reason"] = SUCCEEDED
     if final:
         v["tasks.status"] = SUCCEEDED
     return v

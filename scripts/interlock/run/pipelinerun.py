@@ -140,6 +140,7 @@ class _PipelineRun:
                     v[f"tasks.{s.name}.matrix.{r}.length"] = str(len(value))
             if final:
                 v[f"tasks.{s.name}.status"] = s.task_status()
+                v[f"tasks.{s.name}.reason"] = s.task_reason()
         if final:
             v["tasks.status"] = aggregate_status(self.states[n] for n in self.dag_names)
         return v

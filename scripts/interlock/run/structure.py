@@ -11,7 +11,9 @@ runner follows Tekton:
 - step and sidecar `name` and a step's workspace `mountPath` are optional (task_validation.go
   validateStep; a step without a name is `step-unnamed-<i>`, pkg/pod/entrypoint.go StepName);
 - `metadata.name` is checked by kubernetes_rules (a DNS subdomain), not by the schema's pattern;
-- a step's `onError` may be a param reference, checked once substituted.
+- a step's `onError` may be a param reference, checked once substituted;
+- a top-level `status` (as `kubectl get -o yaml` leaves it) and ObjectMeta fields the schemas
+  do not list (`uid`, `creationTimestamp`, …) are ignored, as the API server ignores them.
 """
 from __future__ import annotations
 
@@ -77,6 +79,9 @@ def check(doc: yaml_loader.Document, kinds: tuple[str, ...], path: str,
 
 def _relaxed(key: tuple, message: str) -> bool:
     """Schema findings Tekton's webhook does not make (see the module docstring)."""
+    if tuple(key) == ("status",) or (len(key) == 2 and key[0] == "metadata"
+                                     and message.startswith("unknown field")):
+        return True  # the API server ignores `status` and keeps any ObjectMeta field
     if len(key) >= 2 and key[-2] in ("steps", "sidecars") and message == "'name' is required":
         return True
     if len(key) >= 2 and key[-2] == "workspaces" and message == "'mountPath' is required" \
