@@ -67,8 +67,8 @@ def test_feature_flags_are_checked():
 @pytest.mark.parametrize("doc, fragment", [
     ({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}},
      "not supported locally: Deployment (apps/v1) documents"),
-    ({"apiVersion": "tekton.dev/v1beta1", "kind": "Task", "metadata": {"name": "t"},
-      "spec": {"steps": [STEP]}}, "not supported locally: tekton.dev/v1beta1 Task"),
+    ({"apiVersion": "tekton.dev/v1alpha1", "kind": "Task", "metadata": {"name": "t"},
+      "spec": {"steps": [STEP]}}, "not supported locally: tekton.dev/v1alpha1 Task"),
     ({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "data": {"k": "!!"}},
      "data.k: is not valid base64"),
 ])
@@ -158,3 +158,19 @@ def test_task_run_specs_name_a_pipeline_task(tmp_path):
                    "pipelineSpec": {"tasks": [{"name": "a", "taskSpec": {"steps": [STEP]}}]}}}
     code, out = interlock(dump(tmp_path, pr), "--dry-run")
     assert code == 2 and "spec.taskRunSpecs[0].pipelineTaskName: 'nope' is not a task" in out
+
+
+def test_v1beta1_resources_are_converted_as_tektons_webhook_converts_them(tmp_path):
+    task = {"apiVersion": "tekton.dev/v1beta1", "kind": "Task", "metadata": {"name": "old"},
+            "spec": {"params": [{"name": "who"}],
+                     "steps": [{**STEP, "resources": {"limits": {"cpu": "1"}},
+                                "args": ["$(params.who)"]}]}}
+    pr = {"apiVersion": "tekton.dev/v1beta1", "kind": "PipelineRun", "metadata": {"name": "p"},
+          "spec": {"serviceAccountName": "builder", "timeout": "5m",
+                   "podTemplate": {"securityContext": {"runAsUser": 1000}},
+                   "pipelineSpec": {"tasks": [{"name": "a", "taskRef": {"name": "old"},
+                                               "params": [{"name": "who", "value": "x"}]}]}}}
+    result = CliRunner().invoke(cli, ["run", str(dump(tmp_path, task, pr)), "--dry-run", "-o", "json"])
+    assert result.exit_code == 0, result.output
+    [a] = json.loads(result.stdout)["tasks"]
+    assert a["plan"]["steps"][0]["args"] == ["x"] and a["plan"]["steps"][0]["user"] == "1000"

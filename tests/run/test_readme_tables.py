@@ -36,8 +36,13 @@ def step(**fields) -> list[dict]:
 
 # first cell of each "Not supported" row -> (documents, extra CLI args) that trigger it
 TRIGGERS: dict[str, tuple[list[dict], list[str]]] = {
-    "`tekton.dev/v1beta1` and other API versions of Tasks, Pipelines and runs":
-        ([{**taskrun(), "apiVersion": "tekton.dev/v1beta1"}], []),
+    "API versions of Tasks, Pipelines and runs other than `tekton.dev/v1` and "
+    "`tekton.dev/v1beta1` (converted to v1 as Tekton's conversion webhook converts it)":
+        ([{**taskrun(), "apiVersion": "tekton.dev/v1alpha1"}], []),
+    "PipelineResources (`resources` of a v1beta1 Task, run or pipeline task; removed from "
+    "Tekton v1)":
+        ([{**taskrun(), "apiVersion": "tekton.dev/v1beta1",
+           "spec": {**taskrun()["spec"], "resources": {"inputs": [{"name": "src"}]}}}], []),
     "documents other than Tekton's, Secret, ConfigMap and the no-op kinds above":
         ([{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"}}, taskrun()], []),
     "step `when` expressions, `debug`, `volumeDevices`, `stdin`/`tty`":

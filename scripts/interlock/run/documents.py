@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from interlock.lint import yaml_loader
-from interlock.run import kubernetes_rules as rules, structure
+from interlock.run import kubernetes_rules as rules, structure, v1beta1
 from interlock.run.errors import InvalidRun, Unsupported
 from interlock.run.options import Resources
 
@@ -84,7 +84,7 @@ def load(path: Path) -> RunFile:
         name = (data.get("metadata") or {}).get("name") if isinstance(data.get("metadata"), dict) else None
         if kind in RUN_KINDS:
             out.runs.append((structure.check(doc, RUN_KINDS, where), where))
-        elif kind in TEKTON and api == structure.API_VERSION or kind == "StepAction":
+        elif kind in TEKTON and api in (structure.API_VERSION, v1beta1.API) or kind == "StepAction":
             checked = structure.check(doc, (kind,), where, STEPACTION_VERSIONS if kind == "StepAction"
                                       else (structure.API_VERSION,))
             if not name:

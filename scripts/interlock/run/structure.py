@@ -10,6 +10,8 @@ runner follows Tekton:
   `mountPath`), so they are folded to the schema's spelling first;
 - step and sidecar `name` and a step's workspace `mountPath` are optional (task_validation.go
   validateStep; a step without a name is `step-unnamed-<i>`, pkg/pod/entrypoint.go StepName);
+- `tekton.dev/v1beta1` Tasks, TaskRuns, Pipelines and PipelineRuns are converted to v1 first
+  (v1beta1.py), as Tekton's conversion webhook serves them;
 - `metadata.name` is checked by kubernetes_rules (a DNS subdomain), not by the schema's pattern;
 - a step's `onError` may be a param reference, checked once substituted;
 - a top-level `status` (as `kubectl get -o yaml` leaves it) and ObjectMeta fields the schemas
@@ -22,6 +24,7 @@ from typing import Any
 
 from interlock import schemas
 from interlock.lint import schema, yaml_loader
+from interlock.run import v1beta1
 from interlock.run.errors import InvalidRun
 
 API_VERSION = "tekton.dev/v1"
@@ -58,6 +61,9 @@ def check(doc: yaml_loader.Document, kinds: tuple[str, ...], path: str,
                              f"{type(data).__name__}")
     if data.get("kind") not in kinds:
         raise InvalidRun(f"{at}: kind", f"expected {' or '.join(kinds)}, got {data.get('kind')!r}")
+    if data.get("apiVersion") == v1beta1.API and data["kind"] in v1beta1.KINDS:
+        data = v1beta1.convert(data, at)  # as Tekton's conversion webhook does
+        doc = yaml_loader.Document(data, doc.lines, doc.text, doc.blocks, doc.start_line)
     if data.get("apiVersion") not in api_versions:
         raise InvalidRun(f"{at}: apiVersion", f"expected {' or '.join(api_versions)}, got "
                                               f"{data.get('apiVersion')!r} (not supported locally: "
