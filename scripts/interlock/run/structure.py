@@ -1,6 +1,7 @@
 """Loading and structural validation of run inputs: every file goes through the one YAML loader
 (interlock.lint.yaml_loader: size, depth and alias caps) and is checked against the lint
-engine's Tekton JSON Schemas (closed: an unknown field is an error), so `interlock run` and
+engine's Tekton JSON Schemas (closed: an unknown field is an error, as Tekton's admission
+webhooks decode with unknown fields disallowed, cmd/webhook/main.go), so `interlock run` and
 `interlock lint` agree on what is valid. Semantic checks (types of values, references) stay in
 the runner, which knows the values.
 
