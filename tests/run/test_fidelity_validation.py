@@ -42,11 +42,24 @@ ENUM["spec"]["taskSpec"]["params"] = [{"name": "m", "enum": ["a", "b"]}]
 @pytest.mark.parametrize("doc, flag", [
     (ENUM, "enable-param-enum=true"),
     (taskrun([{**STEP, "stdoutConfig": {"path": "/workspace/out"}}]), "enable-api-fields=alpha"),
+    (taskrun([{**STEP, "script": "echo {} > $(step.artifacts.path)"}]), "enable-artifacts=true"),
 ])
 def test_what_the_default_flags_disable_is_refused_naming_the_flag(tmp_path, doc, flag):
     code, out = interlock(dump(tmp_path, doc), "--dry-run")
     assert code == 2 and f"--feature-flags {flag}" in out
     assert interlock(dump(tmp_path, doc), "--dry-run", "--feature-flags", flag)[0] == 0
+
+
+def test_artifact_references_need_the_flag_and_then_only_the_step_path_is_supported(tmp_path):
+    task = {"name": "b", "taskSpec": {"params": [{"name": "p"}], "steps": [STEP]},
+            "params": [{"name": "p", "value": "$(tasks.a.outputs.image)"}]}
+    doc = {"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "metadata": {"name": "p"},
+           "spec": {"pipelineSpec": {"tasks": [{"name": "a", "taskSpec": {"steps": [STEP]}},
+                                               task]}}}
+    code, out = interlock(dump(tmp_path, doc), "--dry-run")
+    assert code == 2 and "tasks[1].params" in out and "--feature-flags enable-artifacts=true" in out
+    code, out = interlock(dump(tmp_path, doc), "--dry-run", "--feature-flags", "enable-artifacts=true")
+    assert code == 2 and "not supported locally: artifact references" in out
 
 
 def test_stepactions_are_on_by_default_and_the_flag_turns_them_off(tmp_path):

@@ -77,6 +77,10 @@ TRIGGERS: dict[str, tuple[list[dict], list[str]]] = {
     "flag error)":
         ([pipelinerun({"when": [{"cel": "'a' == 'a'"}]})],
          ["--feature-flags", "enable-cel-in-whenexpression=true"]),
+    "artifact references other than `$(step.artifacts.path)` (`$(steps.<s>.outputs.<a>)`, "
+    "`$(tasks.<t>.inputs.<a>)`, … with `enable-artifacts: true`; without it, Tekton's flag error)":
+        ([taskrun(step(args=["$(steps.s.outputs.image)"]))],
+         ["--feature-flags", "enable-artifacts=true"]),
     "Pipelines in Pipelines (`pipelineRef`/`pipelineSpec` in a pipeline task)":
         ([pipelinerun({"taskSpec": None, "pipelineRef": {"name": "other"}})], []),
     "a PipelineRun's `spec.status` (pending, cancelled)":

@@ -5,14 +5,18 @@ pkg/apis/config/feature_flags.go (NewFeatureFlagsFromMap and the Default* PerFea
 and config/config-feature-flags.yaml. Assumed where the source at that tag could not be read:
 `enable-api-fields` is `beta` (the default since v0.59) and StepActions are on
 (`enable-step-actions`, stable since v1.0; the flag is still honoured when set to false).
-Only the flags that change what a local run accepts or does are listed; any other key is an
-error, so a typo is not silently ignored.
+The flags of config-feature-flags.yaml are accepted and checked (any other key is an error, so
+a typo is not silently ignored); those that change what a local run accepts or does are
+enable-api-fields, enable-step-actions, enable-param-enum, enable-cel-in-whenexpression,
+enable-artifacts and await-sidecar-readiness.
 """
 from __future__ import annotations
 
+import json
+import re
 from typing import Mapping
 
-from interlock.run.errors import InvalidRun
+from interlock.run.errors import InvalidRun, Unsupported
 
 API_LEVELS = ("stable", "beta", "alpha")
 BOOL = ("true", "false")
@@ -92,10 +96,36 @@ def _params_need(params: object, flags: Mapping[str, str], where: str) -> None:
             require(flags, "enable-api-fields", "beta", "an object param", f"{where}[{i}]")
 
 
+# $(step.artifacts.path), $(task.artifacts.path), $(steps.<s>.inputs|outputs.<a>) and the
+# tasks.<t> form (pkg/internal/artifactref)
+ARTIFACT_REF = re.compile(r"\$\((?:(?:step|task)\.artifacts\.path"
+                          r"|(?:steps|tasks)\.[^.)]+\.(?:inputs|outputs)\.)")
+STEP_ARTIFACTS_PATH = "$(step.artifacts.path)"
+
+
+def _artifacts_need(texts: list, flags: Mapping[str, str], where: str) -> None:
+    """An artifact reference needs enable-artifacts (task_validation.go
+    validateArtifactsReferencesInStep, pipeline_validation.go validateArtifactReference); with
+    it, only $(step.artifacts.path) is substituted here: artifacts are not read back."""
+    refs = [t for t in texts if isinstance(t, str) and ARTIFACT_REF.search(t)]
+    if refs:
+        require(flags, "enable-artifacts", "true", "an artifacts reference", where)
+    if any(ARTIFACT_REF.search(t.replace(STEP_ARTIFACTS_PATH, "")) for t in refs):
+        raise Unsupported(where, "artifact references other than $(step.artifacts.path)")
+
+
+def _step_texts(step: Mapping) -> list:
+    return [step.get("script"), *(step.get("command") or []), *(step.get("args") or []),
+            *(e.get("value") for e in step.get("env") or [] if isinstance(e, dict))]
+
+
 def check_task(spec: Mapping, flags: Mapping[str, str], where: str) -> None:
     """Refuse what the flags disable in a Task spec (task_validation.go ValidateBetaFields,
     validateStep, validateWorkspaceUsages)."""
     _params_need(spec.get("params"), flags, f"{where}.params")
+    for i, s in enumerate(spec.get("steps") or []):
+        if isinstance(s, dict):
+            _artifacts_need(_step_texts(s), flags, f"{where}.steps[{i}]")
     for i, r in enumerate(spec.get("results") or []):
         if isinstance(r, dict) and r.get("type") in ("array", "object"):
             require(flags, "enable-api-fields", "beta", f"{r['type']} results",
@@ -115,6 +145,8 @@ def check_pipeline(spec: Mapping, flags: Mapping[str, str], where: str) -> None:
             if not isinstance(t, dict):
                 continue
             here = f"{where}.{section}[{i}]"
+            _artifacts_need([json.dumps(p.get("value")) for p in t.get("params") or []
+                             if isinstance(p, dict)], flags, f"{here}.params")
             if "matrix" in t:
                 require(flags, "enable-api-fields", "beta", "matrix", f"{here}.matrix")
             if "onError" in t:
