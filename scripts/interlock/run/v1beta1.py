@@ -36,8 +36,7 @@ def convert(doc: dict, where: str) -> dict:
     else:
         _no_resources(spec, at)
         _ref(spec.get("pipelineRef"))
-        template = {k: spec.pop(old) for old, k in (("serviceAccountName", "serviceAccountName"),
-                                                    ("podTemplate", "podTemplate")) if old in spec}
+        template = {k: spec.pop(k) for k in ("serviceAccountName", "podTemplate") if k in spec}
         if template:
             spec["taskRunTemplate"] = {**template, **(spec.get("taskRunTemplate") or {})}
         if "timeout" in spec:  # the deprecated field is the pipeline's timeout
