@@ -98,7 +98,7 @@ INTEGRATIONS: list[Integration] = [
                 crds=(ISTIO_CRDS,), scraped=("mesh",)),
     Integration("vertex-", ("vertex", "google-auth"), {"api-endpoint": "<url:vertex>", "poll-interval": "1"},
                 env={"GCE_METADATA_HOST": "<host:google-auth>", "GCE_METADATA_IP": "<host:google-auth>"},
-                configmaps={"vertex-wif": {"credential-config.json": json.dumps(WIF_CONFIG, indent=2)},
+                configmaps={"vertex-wif": {"credential-config.json": json.dumps(WIF_CONFIG, separators=(",", ":"))},
                             "churn-golden": {"golden.json": json.dumps(GOLDEN)}}),
 ]
 

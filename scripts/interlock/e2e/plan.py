@@ -286,8 +286,8 @@ def build(tekton: str) -> list[Section]:
         Run((".venv/bin/interlock", "bundle", "push", "--registry", REGISTRY, "--allow-dirty")),
         Run((".venv/bin/interlock", "bundle", "verify"))]))
     world = _world(runs)
-    writes = [Write(f"{WORK}/{name}", yaml_dump.dump(doc)) for name, doc in world]
-    writes += [Write(r.file, yaml_dump.dump(r.doc)) for r in runs]
+    writes = [Write(f"{WORK}/{name}", yaml_dump.dump(doc, fold_long_words=True)) for name, doc in world]
+    writes += [Write(r.file, yaml_dump.dump(r.doc, fold_long_words=True)) for r in runs]
     objects = {i.prefix: [p.relative_to(paths.ROOT).as_posix() for p in sample_objects(i)] for i in used}
     apply_objects = {prefix: [Run((*kubectl, "apply", *(a for p in found for a in ("-f", p))))] if found else []
                      for prefix, found in objects.items()}
