@@ -12,6 +12,7 @@ here, with hashes checked, into build/wheels/<name>/ — which is then the build
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -36,15 +37,18 @@ TARGET = ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311"
 PROJECT_FILES = ["pyproject.toml", "README.md"]
 PROJECT_PACKAGES = [("images", "interlock_steps")]
 EMPTY_FOLDERS = ["scripts"]
+# The project wheel's file dates: a constant (1980-01-01, the earliest a zip holds), so the wheel
+# depends on the step code alone, not on when or from which commit it was built
+WHEEL_EPOCH = 315532800
 
 
 class WheelError(RuntimeError):
     pass
 
 
-def _pip(*args: str, cwd: Path | None = None) -> None:
+def _pip(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
     proc = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
-                          capture_output=True, text=True, cwd=cwd)
+                          capture_output=True, text=True, cwd=cwd, env=env)
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
         raise WheelError(f"pip {args[0]} failed: " + (lines[-1] if lines else f"exit {proc.returncode}"))
@@ -74,8 +78,10 @@ def project_wheel(dest: Path, installer: Path) -> Path:
         for parent, package in PROJECT_PACKAGES:
             shutil.copytree(ROOT / parent / package, src / parent / package,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        # setuptools' bdist_wheel dates every zip entry SOURCE_DATE_EPOCH: the same sources give
+        # the same wheel bytes, so the image's install stage stays cached
         _pip("wheel", "--quiet", "--no-deps", "--no-index", "--find-links", str(installer),
-             "--wheel-dir", str(dest), str(src))
+             "--wheel-dir", str(dest), str(src), env=os.environ | {"SOURCE_DATE_EPOCH": str(WHEEL_EPOCH)})
     built = sorted(dest.glob("interlock-*.whl"))
     if len(built) != 1:
         raise WheelError(f"{dest}: expected one interlock wheel, found {len(built)}")
