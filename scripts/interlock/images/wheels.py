@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from interlock.images.spec import BUILD, ImageSpec
-from interlock.paths import IMAGES, ROOT
+from interlock.paths import IMAGES, SOURCE
 
 INSTALLER = Path(__file__).with_name("installer.txt")
 # The images run CPython 3.11 on Debian 12 (glibc 2.36, x86_64), whatever the host is. pip does
@@ -72,11 +72,11 @@ def project_wheel(dest: Path, installer: Path) -> Path:
         src = Path(tmp) / "src"
         src.mkdir()
         for name in PROJECT_FILES:
-            shutil.copy2(ROOT / name, src / name)
+            shutil.copy2(SOURCE / name, src / name)
         for folder in EMPTY_FOLDERS:
             (src / folder).mkdir()
         for parent, package in PROJECT_PACKAGES:
-            shutil.copytree(ROOT / parent / package, src / parent / package,
+            shutil.copytree(SOURCE / parent / package, src / parent / package,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         # setuptools' bdist_wheel dates every zip entry SOURCE_DATE_EPOCH: the same sources give
         # the same wheel bytes, so the image's install stage stays cached
@@ -90,7 +90,7 @@ def project_wheel(dest: Path, installer: Path) -> Path:
 
 def prepare(spec: ImageSpec) -> Path:
     """Fill build/wheels/<name>/ and return it (the build context)."""
-    lock = ROOT / "requirements" / f"{spec.name}.txt"
+    lock = SOURCE / "requirements" / f"{spec.name}.txt"
     if not lock.is_file():
         raise WheelError(f"{lock}: hashed lock for image {spec.name!r} not found")
     if not (IMAGES / "interlock_steps").is_dir():
