@@ -159,9 +159,11 @@ def test_every_applied_manifest_passes_lint(sections, tmp_path):
         else:  # the samples' own objects, applied from the catalog
             assert (paths.ROOT / path).is_file() and "/samples/" in path
             files.append(str(paths.ROOT / path))
-    result = CliRunner().invoke(lint, ["--format", "json", *files])
+    # tekton-lint checks Task and Pipeline definitions, and the harness applies none (they come from
+    # the bundles): it has nothing to say about these files, so it is left out of this test
+    result = CliRunner().invoke(lint, ["--format", "json", "--no-tekton-lint", *files])
     report = json.loads(result.output)
-    assert report["findings"] == [] and result.exit_code == 0
+    assert report["findings"] == [] and result.exit_code == 0, report["findings"]
     # pods as Pod Security "restricted" asks
     for path in applied & set(writes):
         doc = yaml.safe_load(writes[path])

@@ -101,12 +101,12 @@ class World:
         self.urls: dict[str, str] = {}
         self.containers: list[str] = []
         self.objects = {i.prefix: [catalog.load_yaml(p) for p in plan.sample_objects(i)] for i in plan.INTEGRATIONS}
-        served = [d for docs in self.objects.values() for d in docs if d["apiVersion"].startswith("networking.istio.io/")]
         rbac = [d for docs in self.objects.values() for d in docs if d["kind"] in ("Role", "RoleBinding")]
         rbac += [d for f in FAKES for d in m.fake_manifests(f) if d["kind"] in ("Role", "RoleBinding")]
         self.tls = self_signed(_folder(tmp / "tls", {}))
         self.kube = FakeKubernetes(istio_crds(paths.REFERENCE), access=_access(rbac), tls=self.tls).start()
-        self.served = served
+        kinds = {crd.kind for crd in self.kube.crds.values()}
+        self.served = [d for docs in self.objects.values() for d in docs if d["kind"] in kinds]
         self.prometheus: PrometheusServer | None = None
 
     def start(self) -> World:
@@ -170,20 +170,20 @@ def world(tmp_path_factory):
         podman("rmi", TAG, check=False)
 
 
-def local_args(run: dict, integrations: list[Integration], world: World, tmp: Path) -> list[str]:
-    """`interlock run` options standing in for what the cluster gives the run (see the module doc)."""
+def local_args(sample: plan.SampleRun, world: World, tmp: Path) -> list[str]:
+    """`interlock run` options standing in for what the cluster gives the run (see the module doc);
+    a projected workspace binding is taken out of the run (the runner has none) and bound to a folder."""
     args: list[str] = []
-    namespace, spec = run["metadata"]["namespace"], run["spec"]
+    integrations, account, namespace, spec = sample.integrations, sample.account, sample.namespace, sample.doc["spec"]
     for integration in integrations:
         for name, data in integration.secrets.items():
             args += ["--secret", f"{name}={_folder(tmp / 'secret' / name, data)}"]
         for name, data in integration.configmaps.items():
             filled = {k: fill(v, world.urls.__getitem__) for k, v in data.items()}
             args += ["--configmap", f"{name}={_folder(tmp / 'configmap' / name, filled)}"]
-    account = spec.get("serviceAccountName")
-    task = catalog.find("Task", spec["taskRef"]["params"][1]["value"]) if run["kind"] == "TaskRun" else None
-    declared = {w["name"] for w in (task.doc["spec"].get("workspaces") or [])} if task else set()
-    if account and "kubeconfig" in declared:
+    folder, name, version = Path(sample.sample).parts[:3]
+    resource = catalog.find({"tasks": "Task", "pipelines": "Pipeline"}[folder], name, version)
+    if account and "kubeconfig" in {w["name"] for w in resource.doc["spec"].get("workspaces") or []}:
         args += ["-w", f"kubeconfig={world.kubeconfig(namespace, account)}"]
     for binding in list(spec.get("workspaces") or []):
         if "projected" in binding:
@@ -213,7 +213,7 @@ def test_each_sample_produces_its_expected_results(sample, world, tmp_path):
     ref = run["spec"].get("taskRef") or run["spec"]["pipelineRef"]
     assert ref["resolver"] == "bundles"  # interlock run answers it from the catalog
     world.reset(integrations)
-    args = local_args(run, integrations, world, tmp_path)
+    args = local_args(plan.SampleRun(sample, run, tuple(integrations), expected), world, tmp_path)
     file = tmp_path / "run.yaml"
     file.write_text(yaml.safe_dump(run))
     images = [a for name in STEP_IMAGES for a in ("--image-map", f"localhost/interlock/{name}={SPECS[name].ref}")]

@@ -88,6 +88,12 @@ class SampleRun:
     def file(self) -> str:
         return f"{WORK}/run-{self.name}.yaml"
 
+    @property
+    def account(self) -> str | None:
+        """The ServiceAccount it runs as (a PipelineRun's through taskRunTemplate)."""
+        spec = self.doc["spec"]
+        return spec.get("serviceAccountName") or (spec.get("taskRunTemplate") or {}).get("serviceAccountName")
+
 
 def kind_config() -> dict:
     return {"kind": "Cluster", "apiVersion": "kind.x-k8s.io/v1alpha4",
@@ -220,11 +226,13 @@ def _world(runs: list[SampleRun]) -> list[tuple[str, dict]]:
     used = [i for i in INTEGRATIONS if any(i in r.integrations for r in runs)]
     fakes = [fake_named(name) for i in used for name in i.fakes]
     scraped = [fake_named(name) for i in used for name in i.scraped]
-    namespaces = {NAMESPACE, *(r.namespace for r in runs), *((m.PROMETHEUS_NAMESPACE,) if scraped else ())}
+    namespaces = {NAMESPACE, *(r.namespace for r in runs), *((m.PROMETHEUS_NAMESPACE,) if scraped else ()),
+                  *(f.reads[0] for f in fakes if f.reads),
+                  *(str(catalog.mapping(catalog.load_yaml(p).get("metadata")).get("namespace") or NAMESPACE)
+                    for i in used for p in sample_objects(i))}
     objects: list[dict] = [m.namespace(ns) for ns in sorted(namespaces)]
-    accounts = {(r.doc["spec"].get("serviceAccountName") or (r.doc["spec"].get("taskRunTemplate") or {})
-                 .get("serviceAccountName"), r.namespace) for r in runs}
-    objects += [m.service_account(name, ns) for name, ns in sorted(a for a in accounts if a[0])]
+    accounts = {(r.account, r.namespace) for r in runs if r.account}
+    objects += [m.service_account(name, ns) for name, ns in sorted(accounts)]
     for integration in used:
         for ns in sorted({r.namespace for r in runs if integration in r.integrations}):
             objects += [m.secret(name, ns, data) for name, data in integration.secrets.items()]
