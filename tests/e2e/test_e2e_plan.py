@@ -238,6 +238,16 @@ def test_each_fake_entry_is_a_fake_of_the_fakes_image(fake):
     assert any(fake.name in i.fakes for i in INTEGRATIONS)
 
 
+def test_the_fakes_listen_beyond_loopback_only_when_asked():
+    from tests.fakes.loopback import check_host
+    with pytest.raises(ValueError, match=r"0\.0\.0\.0 only with --in-container"):
+        check_host("0.0.0.0", "fake")
+    with pytest.raises(ValueError, match="the fakes only listen on loopback"):
+        check_host("10.1.2.3", "fake", in_container=True)
+    check_host("0.0.0.0", "fake", in_container=True)
+    assert all("--in-container" in f.command for f in FAKES)
+
+
 def test_the_looker_credentials_are_the_fakes_user():
     from tests.fakes.looker.state import default_state
     user = next(iter(default_state().users.values()))

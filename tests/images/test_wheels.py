@@ -14,6 +14,7 @@ import pytest
 
 from interlock.images import provenance, wheels
 from interlock.images.spec import BUILD, SPECS
+from interlock.paths import SOURCE
 
 
 def test_the_project_wheel_has_the_same_bytes_every_time(tmp_path):
@@ -24,6 +25,10 @@ def test_the_project_wheel_has_the_same_bytes_every_time(tmp_path):
     with zipfile.ZipFile(io.BytesIO(first)) as wheel:
         assert {entry.date_time for entry in wheel.infolist()} == {(1980, 1, 1, 0, 0, 0)}
         assert any(name.startswith("interlock_steps/") for name in wheel.namelist())
+        # the repository's README (not an image input) is not in it: editing it changes no image
+        metadata = wheel.read(next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+        assert metadata.rstrip().endswith(wheels.WHEEL_README.rstrip())
+        assert (SOURCE / "README.md").read_text().splitlines()[0] not in metadata
 
 
 @pytest.mark.containers

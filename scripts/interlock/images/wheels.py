@@ -34,7 +34,10 @@ TARGET = ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311"
           "--platform", "manylinux1_x86_64", "--platform", "any"]
 # What the project wheel is built from. Only the step code: the `interlock` CLI (scripts/) is a
 # developer tool, changes often and needs click, so images leave it out (its folder stays empty).
-PROJECT_FILES = ["pyproject.toml", "README.md"]
+# pyproject.toml names README.md as the long description: the wheel gets a fixed one, so editing
+# the repository's README changes no image (README.md is not among an image's inputs).
+PROJECT_FILES = ["pyproject.toml"]
+WHEEL_README = "Interlock's step runtime and step code, as the step images install it.\n"
 PROJECT_PACKAGES = [("images", "interlock_steps")]
 EMPTY_FOLDERS = ["scripts"]
 # The project wheel's file dates: a constant (1980-01-01, the earliest a zip holds), so the wheel
@@ -73,6 +76,7 @@ def project_wheel(dest: Path, installer: Path) -> Path:
         src.mkdir()
         for name in PROJECT_FILES:
             shutil.copy2(SOURCE / name, src / name)
+        (src / "README.md").write_text(WHEEL_README)
         for folder in EMPTY_FOLDERS:
             (src / folder).mkdir()
         for parent, package in PROJECT_PACKAGES:
