@@ -4,16 +4,35 @@ from __future__ import annotations
 
 import yaml
 
+# yamllint allows a line over its limit when the line is one word (a URL), not `key: <long word>`
+LONG_WORD = 60
+
 
 class _Dumper(yaml.SafeDumper):
+    fold: bool = False
+
     def ignore_aliases(self, data) -> bool:
         return True
 
 
-_Dumper.add_representer(str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v,
-                                                             style="|" if "\n" in v else None))
+class _Folding(_Dumper):
+    fold = True
 
 
-def dump(doc: dict, width: int = 80) -> str:
+def _string(dumper: _Dumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value else None
+    if dumper.fold and len(value) > LONG_WORD and not any(c.isspace() for c in value):
+        style = ">"  # the word on a line of its own
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _string)
+_Folding.add_representer(str, _string)
+
+
+def dump(doc: dict, width: int = 80, fold_long_words: bool = False) -> str:
+    """`fold_long_words`: a string of one long word (a URL, compact JSON) goes on a line of its
+    own (`>-`), so the file passes yamllint's line-length rule. StepActions keep `image: <ref>`."""
     # width 80: PyYAML may run a word past it, and yamllint allows 120 columns
-    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=width, allow_unicode=True)
+    return yaml.dump(doc, Dumper=_Folding if fold_long_words else _Dumper, sort_keys=False, width=width,
+                     allow_unicode=True)

@@ -18,26 +18,33 @@ from tests.conftest import git
 TASK = catalog.find("Task", "looker-refresh")
 
 
-def _bundle_refs(catalog_copy) -> dict[str, str]:
+def _entries(catalog_copy) -> list[dict]:
     data = yaml.safe_load((catalog_copy / "catalog.yaml").read_text())
-    return {t["name"]: {p["name"]: p["value"] for p in t["ref"]["bundle"]["params"]}["bundle"]
-            for t in data["tasks"] if "bundle" in t["ref"]}
+    return [entry for folder in catalog.KIND_FOLDERS.values() for entry in data.get(folder) or []]
+
+
+def _bundle_refs(catalog_copy) -> dict[str, str]:
+    return {e["name"]: {p["name"]: p["value"] for p in e["ref"]["bundle"]["params"]}["bundle"]
+            for e in _entries(catalog_copy) if "bundle" in e["ref"]}
 
 
 def test_push_verify_and_record(local_registry, interlock_in, catalog_copy):
     assert _bundle_refs(catalog_copy) == {}  # nothing published yet: no bundle references
+    everything = [(e["name"], e["version"], e["path"].split("/")[0]) for e in _entries(catalog_copy)]
     built = json.loads(interlock_in("bundle", "build", "--format", "json").stdout)
     pushed = json.loads(interlock_in("bundle", "push", "--registry", local_registry, "--format", "json").stdout)
-    assert [p["name"] for p in pushed] == ["looker-refresh", "looker-run-schedule", "looker-validate"]
+    # one bundle per Task and Pipeline version of the catalog, at <registry>/interlock/<folder>/<name>:<version>
+    assert [p["name"] for p in pushed] == [name for name, _, _ in everything]
+    assert [p["bundle"].split("@sha256:")[0] for p in pushed] == [
+        f"{local_registry}/interlock/{folder}/{name}:{version}" for name, version, folder in everything]
     # the registry keeps the manifest's bytes: the pushed digest is the built one
     assert [p["bundle"].rsplit("@", 1)[1] for p in pushed] == [b["digest"] for b in built]
-    assert pushed[0]["bundle"].startswith(f"{local_registry}/interlock/tasks/looker-refresh:0.1@sha256:")
 
     # catalog.yaml records them, ready for the bundles resolver; index --check agrees
     assert _bundle_refs(catalog_copy) == {p["name"]: p["bundle"] for p in pushed}
     interlock_in("index", "--check")
     verified = interlock_in("bundle", "verify")
-    assert verified.stdout.count("ok  ") == 3
+    assert verified.stdout.count("ok  ") == len(everything)
 
     # a second build, and a fresh clone of the same commit from another path, give the same digests
     assert json.loads(interlock_in("bundle", "build", "--format", "json").stdout) == built
@@ -57,7 +64,7 @@ def test_push_verify_and_record(local_registry, interlock_in, catalog_copy):
     refused = interlock_in("bundle", "push", "--registry", local_registry, "looker-validate", check=False)
     assert refused.returncode == 1 and "has uncommitted changes" in refused.stderr
     interlock_in("index")
-    assert set(_bundle_refs(catalog_copy)) == {"looker-refresh", "looker-run-schedule"}
+    assert set(_bundle_refs(catalog_copy)) == {name for name, _, _ in everything} - {"looker-validate"}
 
 
 def test_another_oci_client_reads_the_bundle(local_registry, tmp_path):

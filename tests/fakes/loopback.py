@@ -10,6 +10,7 @@ Two ways to serve:
 """
 from __future__ import annotations
 
+import argparse
 import json
 import signal
 import ssl
@@ -23,6 +24,22 @@ from pathlib import Path
 from typing import Any
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+IN_CONTAINER = "0.0.0.0"
+
+
+def check_host(host: str, name: str, in_container: bool = False) -> None:
+    """ValueError unless `host` is loopback, or 0.0.0.0 for a fake asked to serve from a container."""
+    if host not in LOOPBACK and not (in_container and host == IN_CONTAINER):
+        raise ValueError(f"{name}: host {host!r}: the fakes only listen on loopback"
+                         + ("" if in_container else " (0.0.0.0 only with --in-container)"))
+
+
+def add_listen_options(parser: argparse.ArgumentParser) -> None:
+    """--port and --in-container, as every standalone fake takes them."""
+    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 picks a free one)")
+    parser.add_argument("--in-container", action="store_true",
+                        help="listen on every interface (0.0.0.0): only for the fakes' container image, which "
+                             "the kind e2e harness runs as pods behind Services")
 
 
 @dataclass
@@ -76,9 +93,9 @@ class Loopback:
     """Serves `handler` on host:port (0: a free port) until stop(); https with `tls` = (cert, key)."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], *, host: str = "127.0.0.1", port: int = 0,
-                 tls: tuple[Path, Path] | None = None, name: str = "fake") -> None:
-        if host not in LOOPBACK:
-            raise ValueError(f"{name}: host {host!r}: the fakes only listen on loopback")
+                 tls: tuple[Path, Path] | None = None, name: str = "fake", in_container: bool = False) -> None:
+        host = IN_CONTAINER if in_container else host
+        check_host(host, name, in_container)
         self.server = LoopbackHTTPServer((host, port), handler)
         if tls:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -106,16 +123,16 @@ class Loopback:
 
 class LoopbackServer:
     def __init__(self, handle: Callable[[Request], Reply], *, host: str = "127.0.0.1", port: int = 0,
-                 name: str = "fake") -> None:
-        if host not in LOOPBACK:
-            raise ValueError(f"{name}: host {host!r}: the fakes only listen on loopback")
+                 name: str = "fake", in_container: bool = False) -> None:
+        check_host(host, name)
         self.handle, self.name = handle, name
-        self._host, self._port = host, port
+        self._host, self._port, self._in_container = host, port, in_container
         self._loopback: Loopback | None = None
 
     def start(self) -> LoopbackServer:
         handler = type(f"{self.name}-handler", (_Handler,), {"owner": self})
-        self._loopback = Loopback(handler, host=self._host, port=self._port, name=self.name)
+        self._loopback = Loopback(handler, host=self._host, port=self._port, name=self.name,
+                                  in_container=self._in_container)
         return self
 
     def stop(self) -> None:

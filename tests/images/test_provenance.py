@@ -23,7 +23,6 @@ def _git(repo: Path, *args: str, date: str | None = None) -> str:
 @pytest.fixture
 def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    monkeypatch.setattr(provenance, "ROOT", tmp_path)
     _git(tmp_path, "init", "-q")
     (tmp_path / "images" / "base").mkdir(parents=True)
     (tmp_path / "images" / "base" / "packages.txt").write_text("libc6\n")

@@ -5,7 +5,7 @@ import pytest
 
 from interlock.images import provenance
 from interlock.images.spec import SPECS, build_order, version
-from interlock.paths import ROOT
+from interlock.paths import SOURCE
 
 
 def test_parents_come_first_once():
@@ -30,9 +30,9 @@ def test_every_image_has_a_containerfile_with_a_base_argument():
 
 def test_base_inputs_leave_out_task_yaml_and_integration_code():
     inputs = SPECS["base"].inputs()
-    assert ROOT / "images" / "base" in inputs
+    assert SOURCE / "images" / "base" in inputs
     assert not any("tasks" in p.parts or "interlock_steps" in p.parts for p in inputs)
-    assert ROOT / "images" / "interlock_steps" in SPECS["looker"].inputs()
+    assert SOURCE / "images" / "interlock_steps" in SPECS["looker"].inputs()
 
 
 def test_source_date_epoch_wins(monkeypatch: pytest.MonkeyPatch):

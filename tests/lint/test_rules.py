@@ -27,7 +27,7 @@ def run_lint(*args: str) -> tuple[int, list[dict]]:
 CASES = [
     ("yaml-syntax", "yaml-syntax.yaml", None, "", 20),
     ("yaml-lint", "yaml-lint.yaml", None, "", 22),
-    ("multi-document", "multi-document.yaml", None, "", 21),
+    ("multi-document", "multi-document/", TASK, "", 60),
     ("not-utf8", "not-utf8.yaml", None, "", 19),
     ("unknown-kind", "unknown-kind.yaml", None, "kind", 2),
     ("unknown-kind", "unknown-kind-in-task-folder/", TASK, "kind", 2),
@@ -270,3 +270,16 @@ def test_valid_durations_pass(tmp_path, value):
                                 "spec": {"taskRef": {"name": "x"}, "timeout": value}}), encoding="utf-8")
     _, findings = run_lint("--root", str(tmp_path), str(path))
     assert [f for f in findings if f["rule"] in ("duration", "schema")] == []
+
+
+def test_a_run_file_of_several_documents_is_linted_document_by_document(tmp_path):
+    """Outside the catalog's own resource files, a file may hold a run and what it uses (as for
+    `kubectl apply -f`): each document is checked, and its findings point into the file."""
+    run = tmp_path / "run.yaml"
+    run.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"
+                   "apiVersion: tekton.dev/v1\nkind: TaskRun\nmetadata: {name: r}\n"
+                   "spec:\n  taskRef: {name: t}\n  timeoutt: 1h\n")
+    code, findings = run_lint("--root", str(tmp_path), str(run))
+    assert code == 1
+    assert [(f["rule"], f["path"], f["line"]) for f in findings] == [
+        ("schema", "spec.timeoutt", 10)]

@@ -1,27 +1,10 @@
 """Run the Looker steps in-process (their real `main`, the real looker-sdk) against the fake Looker."""
 from __future__ import annotations
 
-import io
-import json
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
 
-from interlock_steps import runtime as rt
 from tests.fakes.looker import FakeLooker
-
-
-@dataclass
-class StepRun:
-    code: int
-    log: str
-    results: dict[str, str]
-    report: dict | None
-
-    @property
-    def lines(self) -> list[dict]:
-        return [json.loads(line) for line in self.log.splitlines() if line.startswith("{")]
+from tests.step_run import StepRun, run_step as run_in_process
 
 
 @pytest.fixture
@@ -36,21 +19,9 @@ def looker(monkeypatch):
 
 @pytest.fixture
 def run_step(tmp_path, looker):
-    """run_step(module, *args) -> StepRun; results and report land in tmp_path."""
-    def run(module, *args: str, report: str | None = None) -> StepRun:
-        results, reports = tmp_path / "results", tmp_path / "report"
-        results.mkdir(exist_ok=True)
-        reports.mkdir(exist_ok=True)
-        out = io.StringIO()
-        argv = [*args, "--results-dir", str(results), "--deadline", "60", "--request-timeout", "10"]
-        if report:
-            argv += ["--report-dir", str(reports)]
-        code = rt.step.run_step(module.main, task=module.__name__.rsplit(".", 1)[-1], step="test",
-                                params=module.PARAMS, argv=argv, stream=out)
-        written = {p.name: p.read_text() for p in results.iterdir() if not p.name.startswith(".")}
-        report_file = next(reports.glob("*.json"), None)
-        return StepRun(code, out.getvalue(), written,
-                       json.loads(report_file.read_text()) if report_file else None)
+    """run_step(module, *args, report=True) -> StepRun; results and report land in tmp_path."""
+    def run(module, *args: str, report: bool = False) -> StepRun:
+        return run_in_process(module, [*args, "--deadline", "60", "--request-timeout", "10"], tmp_path, report=report)
     return run
 
 

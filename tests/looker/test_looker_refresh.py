@@ -12,7 +12,7 @@ FULL = ["--datagroups", "ecommerce::orders_datagroup,12", "--pdt-model", "ecomme
 
 
 def test_refresh_runs_data_before_warming_and_reports_counts(run_step, looker, mutations):
-    run = run_step(refresh, *FULL, report="yes")
+    run = run_step(refresh, *FULL, report=True)
     assert run.code == 0, run.log
     assert run.results["datagroups-updated"] == "2"
     assert run.results["pdts-built"] == "1"
@@ -32,7 +32,7 @@ def test_refresh_runs_data_before_warming_and_reports_counts(run_step, looker, m
 
 def test_dashboard_default_filters_are_applied_to_listening_tiles(run_step, looker):
     looker.state.dashboards["7"].filters[0].default_value = "30 days"  # the saved query says 7 days
-    run = run_step(refresh, "--dashboard-ids", "7", report="yes")
+    run = run_step(refresh, "--dashboard-ids", "7", report=True)
     assert run.code == 0, run.log
     [created] = [c for c in looker.calls if c.operation == "create_query"]
     assert created.body["filters"] == {"orders.created_date": "30 days"}
@@ -45,7 +45,7 @@ def test_dashboard_default_filters_are_applied_to_listening_tiles(run_step, look
 
 def test_a_default_equal_to_the_saved_filter_reuses_the_saved_query(run_step, looker):
     # Looker returns the existing query for an identical create_query: the tile runs query 101.
-    run = run_step(refresh, "--dashboard-ids", "7", report="yes")
+    run = run_step(refresh, "--dashboard-ids", "7", report=True)
     assert run.code == 0, run.log
     tile = next(t for t in run.report["tiles"] if t["element"] == "201")
     assert (tile["filters"], tile["query_id"]) == ({"orders.created_date": "7 days"}, "101")
@@ -89,7 +89,7 @@ def test_unknown_dashboard_fails_before_anything_changes(run_step, looker, mutat
 def test_a_pdt_build_is_started_whatever_the_start_answer_text(run_step, looker, start_text):
     # Public clients read only materialization_id from the start answer; its resp_text may be null.
     looker.state.pdt_views[("ecommerce", "orders_rollup")].start_text = start_text
-    run = run_step(refresh, "--pdt-model", "ecommerce", "--pdt-views", "orders_rollup", report="yes")
+    run = run_step(refresh, "--pdt-model", "ecommerce", "--pdt-views", "orders_rollup", report=True)
     assert run.code == 0, run.log
     assert run.results["pdts-built"] == "1"
     [build] = run.report["pdt_builds"]
@@ -174,7 +174,7 @@ def test_fail_on_threshold(run_step, looker):
 
 def test_slow_query_times_out_and_counts_as_failed(run_step, looker):
     looker.state.queries["102"].runtime = 30.0  # far beyond the per-query timeout below
-    run = run_step(refresh, "--dashboard-ids", "7", "--query-timeout", "0.5", "--fail-on", "none", report="yes")
+    run = run_step(refresh, "--dashboard-ids", "7", "--query-timeout", "0.5", "--fail-on", "none", report=True)
     assert run.code == 0, run.log
     assert run.results["queries-failed"] == "1"
     slow = [t for t in run.report["tiles"] if t["status"] == "timeout"]
@@ -197,7 +197,7 @@ def test_many_failures_keep_the_results_small_and_the_real_message(run_step, loo
         "ecommerce", "orders", fields=[f"orders.f{i}"], error="SQL error").id) for i in range(30)]
     looker.state.add_dashboard("900", "Broken", elements=board)
     run = run_step(refresh, "--pdt-model", "ecommerce", "--pdt-views", ",".join(views), "--dashboard-ids", "900",
-                   report="yes")
+                   report=True)
     assert run.code == 1, run.log                    # the PDT failure, not ResultsRejected
     assert run.lines[-1]["msg"].startswith("80 PDT build(s) failed: pdt ecommerce::rollup_00_")
     assert run.lines[-1]["msg"].endswith("; … and 70 more")

@@ -49,7 +49,7 @@ def test_run_schedule_dry_run(run_step, looker, mutations):
 
 
 def test_validate_counts_errors_and_fails_the_gate(run_step, looker):
-    run = run_step(validate, "--project", "broken_project", report="yes")
+    run = run_step(validate, "--project", "broken_project", report=True)
     assert run.code == 1
     assert run.results["lookml-errors"] == "1" and run.results["content-errors"] == "1"
     assert run.report["lookml"][0]["file"] == "broken_project/orders.view.lkml"

@@ -7,10 +7,11 @@ pipeline-level tests and `make demo`:
   simulated mesh whose traffic follows the VirtualService's live weights, and a real Prometheus
   scraping it (shared: each World's mesh has its own metrics namespace);
 - Vertex AI: the fake Vertex AI (checked against the discovery document) and the Google token
-  services; the endpoint `churn` serves version 1 of the model `churn` with all its traffic.
+  services; the endpoint `churn` serves version 1 of the model `churn` with all its traffic (the
+  scenario the kind e2e harness gives the samples).
 
 The content is what the pipelines' samples name (project my-project, model 1234567890, endpoint
-churn, shop/reviews, the ecommerce model...), so a World runs each sample PipelineRun as it is,
+churn, shop/reviews, the ecommerce model...), as the kind e2e harness gives it to them, so a World runs each sample PipelineRun as it is,
 with only what points at the fakes (and makes minutes seconds) overridden: `pipelinerun`. It
 gives `interlock run` the rest (`command`: workspaces, the Looker Secret, the local images) and
 reads back what happened: each system's state (`snapshot`), the calls that changed or checked
@@ -33,18 +34,19 @@ from tests.fakes.google_auth import FakeGoogleAuth
 from tests.fakes.looker import FakeLooker
 from tests.fakes.looker.state import LookerState, default_state
 from tests.fakes.mesh import Behaviour, MeshSimulator, PrometheusServer
-from tests.fakes.vertex import FakeVertex, JobPlan, OperationPlan, Predictor, VertexState, reference_spec
-from tests.fakes.vertex.state import Endpoint, Model, ModelVersion
+from tests.fakes.vertex import FakeVertex, JobPlan, OperationPlan, VertexState, reference_spec
+from tests.fakes.vertex.__main__ import SCENARIOS, load_scenario
 from tests.istio.objects import NAME, NAMESPACE, TOKEN
 from tests.istio.support import add_mesh, seeded_kube
 
-# as the samples name them (pipelines/*/0.1/samples/pipelinerun.yaml)
-PARENT = "projects/my-project/locations/us-central1"
-MODEL_ID = "1234567890"                                         # parent-model
-SERVING = "us-docker.pkg.dev/vertex-ai/prediction/sklearn-cpu.1-3:latest"
-LIVE_MODEL = "gs://my-project-ml/churn/runs/1/model"            # version 1, serving before the release
-NEW_MODEL = "gs://my-project-ml/churn/runs/2/model"             # vertex-train's model-dir: <base-output-directory>/model
-GOLDEN = {"instances": [[i, i + 1] for i in range(10)], "predictions": [2.0 * (2 * i + 1) + 1.0 for i in range(10)]}
+# what the samples find in Vertex AI: the kind e2e harness's scenario (model 1234567890 version 1
+# serving all of endpoint 4567890123 `churn`, as deployed model 1234567890; both churn artifacts
+# answer 2 x sum(instance) + 0.5); the new version is vertex-train's model-dir for the samples'
+# base-output-directory
+VERTEX_SCENARIO = SCENARIOS / "samples.json"
+NEW_MODEL = "gs://my-project-ml/runs/churn/model"
+# ten golden instances: one per call (batch-size 1), the new version at 10 % answers one of them
+GOLDEN = {"instances": [[i, i + 1] for i in range(10)], "predictions": [2.0 * (2 * i + 1) + 0.5 for i in range(10)]}
 HEALTHY = Behaviour("reviews-v2", error_rate=0.001)
 IMAGES = ("looker", "istio", "vertex")
 # the calls that change something, or check something before a change (reads and log-ins left out)
@@ -60,26 +62,6 @@ def looker_content() -> LookerState:
         runtime=0.25 + 0.05 * (i % 4), rows=[{"users.state": "CA", "users.count": 12 - i}]).id) for i in range(12)]
     state.add_dashboard("8", "Churn model adoption", elements=tiles)
     return state
-
-
-def seed_vertex(state: VertexState) -> None:
-    """The model `churn` (version 1) deployed on the endpoint `churn` with all its traffic, as
-    vertex-deploy would have left it."""
-    now = state.clock()
-    model = Model(f"{PARENT}/models/{MODEL_ID}", created_at=now)
-    model.versions["1"] = ModelVersion("1", {"displayName": "churn", "artifactUri": LIVE_MODEL,
-                                             "containerSpec": {"imageUri": SERVING}}, ["default"], now)
-    state.models[model.name] = model
-    endpoint = Endpoint(f"{PARENT}/endpoints/{state.new_id()}", {"displayName": "churn"}, now)
-    deployed = state.new_id()
-    endpoint.deployed[deployed] = {
-        "id": deployed, "model": model.name, "modelVersionId": "1", "displayName": "churn",
-        "createTime": state.stamp(now), "dedicatedResources": {
-            "machineSpec": {"machineType": "n1-standard-2"}, "minReplicaCount": 1, "maxReplicaCount": 1}}
-    endpoint.traffic = {deployed: 100}
-    state.endpoints[endpoint.name] = endpoint
-    state.predictors[LIVE_MODEL] = Predictor(scale=2.0, bias=1.0, latency=0.005)
-    state.predictors[NEW_MODEL] = Predictor(scale=2.0, bias=1.0, latency=0.005)   # as good, until a test says
 
 
 class World:
@@ -111,10 +93,10 @@ class World:
         self.kube = enter(seeded_kube())
         self.auth = enter(FakeGoogleAuth())
         state = VertexState(time.time)            # wall time, as the other fakes record calls
+        load_scenario(VERTEX_SCENARIO, state)
         state.job_plan = self._job
         for kind in state.operation_plans:
             state.operation_plans[kind] = OperationPlan(self._operation_seconds)
-        seed_vertex(state)
         self.vertex = enter(FakeVertex(state, spec=reference_spec()))
         self.mesh = add_mesh(self.simulator, self.prometheus, self.kube.url, canary=self._canary, rps=self._rps)
         self._stack.callback(self.simulator.remove, self.mesh)
@@ -153,7 +135,7 @@ class World:
     def environment(self) -> dict[str, str]:
         """The params that point at the fakes, and those that make a release's minutes seconds
         (the canary's interval, the polls): what a sample's own values are replaced with."""
-        return {"looker-base-url": self.looker.url, "looker-verify-ssl": "false",
+        return {"base-url": self.looker.url, "verify-ssl": "false",
                 "api-endpoint": self.vertex.url, "poll-interval": "0.2",
                 "prometheus-url": self.prometheus.url, "prometheus-tls-verify": "false",
                 "metrics-namespace": self.mesh.metrics_namespace,     # this World's series in the shared Prometheus

@@ -26,6 +26,7 @@ from click.testing import CliRunner
 from interlock.cli import cli
 from interlock.lint import yaml_loader
 from interlock.run import results as run_results
+from interlock.run.hostfs import Under
 from interlock_steps import termination
 from interlock_steps.runtime import results as runtime_results
 from run_support import TOOLS_ALIAS, leftover_containers
@@ -91,7 +92,8 @@ class Sandbox:
         keeps in the run folder (logs, env-files, outcome.json, spec.yaml; the Tekton volumes
         hold what the steps wrote, as they would in a pod)."""
         assert self.snapshot() == self.before, "the canary folder changed"
-        steps_own = {"results", "steps", "workspace", "workspaces", "volumes", "claims", "home"}
+        steps_own = {"results", "steps", "run", "workspace", "workspaces", "volumes", "claims",
+                     "home"}
         kept = [p.read_bytes().decode("utf-8", "replace") for p in self.runs.rglob("*")
                 if p.is_file() and not p.is_symlink()
                 and not steps_own & set(p.relative_to(self.runs).parts[1:2])] \
@@ -209,13 +211,16 @@ def test_a_result_symlinked_to_a_host_file_is_not_read(cbox):
 
 @pytest.mark.containers
 def test_planted_symlinks_are_not_followed_by_the_runners_writes(cbox):
-    """Step one replaces step two's folder and step two's stdoutConfig file with symlinks into
-    the canary: the runner (root) writes neither the exit code nor the copy through them."""
-    plant = (f"rm -rf /tekton/steps/step-two && ln -s {cbox.canary} /tekton/steps/step-two && "
-             f"ln -s {cbox.canary}/secret.txt /workspace/out.txt")
+    """Step one replaces step two's stdoutConfig file, and step two its own status folder (the
+    only one it may write: /tekton/steps and the others' /tekton/run/<i> are read-only), with
+    symlinks into the canary: the runner (root) writes neither the exit code nor the copy
+    through them."""
+    plant = f"ln -s {cbox.canary}/secret.txt /workspace/out.txt"
+    own = f"rm -rf /tekton/run/1/status && ln -s {cbox.canary} /tekton/run/1/status"
     doc = taskrun([step(plant, name="one", securityContext={"runAsUser": 0}),
-                   step("echo overwritten", name="two", stdoutConfig={"path": "/workspace/out.txt"})])
-    code, out, err = cbox.interlock(doc)
+                   step(f"echo overwritten; {own}", name="two", securityContext={"runAsUser": 0},
+                        stdoutConfig={"path": "/workspace/out.txt"})])
+    code, out, err = cbox.interlock(doc, "--feature-flags", "enable-api-fields=alpha")
     assert code == 0, err
     assert "output not copied" in err and "exitCode not written" in err
     cbox.assert_contained(out, err)
@@ -325,7 +330,7 @@ def test_hostile_yaml_is_refused_quickly_by_run_lint_and_the_catalog(box, text, 
 def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(box, monkeypatch):
     def boom(_path):
         raise RuntimeError("boom\nsecond line")
-    monkeypatch.setattr("interlock.run.resolve.load_run", boom)
+    monkeypatch.setattr("interlock.run.documents.load", boom)
     path = box.file(taskrun([step()]))
     result = CliRunner().invoke(cli, ["run", str(path)])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
@@ -455,7 +460,8 @@ def test_the_size_is_the_bytes_tekton_writes(tmp_path, value):
     new_year = datetime(2026, 1, 1, tzinfo=timezone.utc)
     when = termination.started_at(new_year)
     assert when == "2026-01-01T00:00:00.000Z"
-    size = run_results.termination_size(tmp_path / "t", tmp_path / "s", ["r"], [], new_year)
+    size = run_results.termination_size(Under(tmp_path, "t"), Under(tmp_path, "s"), ["r"], [],
+                                        new_year)
     assert size == _tekton_bytes(value)
     # the step runtime's pre-check measures with the same function
     assert runtime_results.termination_message_size({"r": value}, started_at=when) == size

@@ -199,7 +199,8 @@ def test_cli_ctrl_c_cancels_the_pipelinerun_and_removes_its_containers(tools_ima
 
 
 def test_pipeline_ref_from_pipeline_file_with_params_and_results(run_pipeline):
-    out, _ = run_pipeline("ref-by-name", pipeline_file=PIPELINERUNS / "greeting-pipeline.yaml")
+    out, _ = run_pipeline("ref-by-name", pipeline_file=PIPELINERUNS / "greeting-pipeline.yaml",
+                          feature_flags={"enable-param-enum": "true"})
     assert out.succeeded, out.message
     assert out.pipeline == "greeting"
     assert out.results == {"message": "hello tekton from greeting"}
@@ -210,7 +211,8 @@ def test_cli_unknown_pipeline_ref_and_enum_violation_exit_2():
     assert proc.returncode == 2
     assert "ref-by-name.yaml: spec.pipelineRef.name: unknown Pipeline 'greeting'" in proc.stderr
     proc = _cli(str(PIPELINERUNS / "ref-by-name.yaml"), "--pipeline",
-                str(PIPELINERUNS / "greeting-pipeline.yaml"), "-p", "who=nobody")
+                str(PIPELINERUNS / "greeting-pipeline.yaml"), "-p", "who=nobody",
+                "--feature-flags", "enable-param-enum=true")
     assert proc.returncode == 2
     assert "'nobody' is not in its enum" in proc.stderr and "Traceback" not in proc.stderr
 

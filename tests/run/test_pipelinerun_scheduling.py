@@ -409,10 +409,14 @@ def test_pipeline_results_and_missing_ones_left_out():
     pr = pipelinerun([task("a", results=["d"]),
                       task("b", results=["r"], when=[{"input": "1", "operator": "in",
                                                       "values": ["2"]}])],
-                     results=[{"name": "digest", "value": "sha:$(tasks.a.results.d)"},
+                     results=[{"name": "digest", "value": "$(tasks.a.results.d)-sha"},
                               {"name": "never", "value": "$(tasks.b.results.r)"}])
     out, _ = run(pr, {"a": Behaviour(results={"d": "abc"})})
-    assert out.results == {"digest": "sha:abc"}
+    assert out.results == {"digest": "abc-sha"}
+    # Tekton refuses text before the first reference (pipeline_validation.go taskContainsResult)
+    pr["spec"]["pipelineSpec"]["results"][0]["value"] = "sha:$(tasks.a.results.d)"
+    with pytest.raises(PipelineRunInvalid, match="referencing a nonexistent task"):
+        run(pr)
 
 
 def test_workspaces_are_mapped_to_task_names_with_sub_path(tmp_path):
@@ -430,8 +434,8 @@ def test_workspaces_are_mapped_to_task_names_with_sub_path(tmp_path):
 
 
 def test_unsupported_fields_are_refused():
-    with pytest.raises(PipelineRunInvalid, match="onError"):
-        run(pipelinerun([task("a", onError="continue")]))
+    with pytest.raises(PipelineRunInvalid, match="pipelineSpec"):  # pipelines in pipelines
+        run(pipelinerun([task("a", pipelineSpec={"tasks": []})]))
 
 
 def test_ctrl_c_cancels_running_tasks():
@@ -507,9 +511,13 @@ def test_matrix_over_the_combination_limit_is_invalid():
 
 def test_pipeline_result_from_a_finally_task():
     pr = pipelinerun([task("a")], final=[task("f", results=["summary"])],
-                     results=[{"name": "summary", "value": "$(tasks.f.results.summary)"}])
+                     results=[{"name": "summary", "value": "$(finally.f.results.summary)"}])
     out, _ = run(pr, {"f": Behaviour(results={"summary": "all good"})})
     assert out.results == {"summary": "all good"}
+    # a finally task's results are `finally.`, not `tasks.`: Tekton refuses the latter
+    pr["spec"]["pipelineSpec"]["results"][0]["value"] = "$(tasks.f.results.summary)"
+    with pytest.raises(PipelineRunInvalid, match="referencing a nonexistent task"):
+        run(pr)
 
 
 def test_result_a_succeeded_task_never_wrote_fails_the_run():

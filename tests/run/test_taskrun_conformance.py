@@ -13,6 +13,7 @@ import pytest
 from run_support import TASKRUNS, leftover_containers
 
 pytestmark = pytest.mark.containers
+ENUM = {"enable-param-enum": "true"}  # params.yaml uses `enum`, off by default in Tekton v1.15
 
 
 def steps_by_name(outcome):
@@ -20,7 +21,7 @@ def steps_by_name(outcome):
 
 
 def test_params_string_array_object_enum_and_propagation(run_file):
-    out, _ = run_file("params", params={"level": "warn"})
+    out, _ = run_file("params", params={"level": "warn"}, feature_flags=ENUM)
     assert (out.status, out.reason) == ("True", "Succeeded"), out.message
     # greeting, 3 words expanded in place, then the extras default
     assert out.results["joined"] == "hello|one|two words|three|x|"
@@ -32,7 +33,7 @@ def test_params_string_array_object_enum_and_propagation(run_file):
 
 
 def test_array_param_from_the_command_line_as_json(run_file):
-    out, _ = run_file("params", params={"words": '["solo"]'})
+    out, _ = run_file("params", params={"words": '["solo"]'}, feature_flags=ENUM)
     assert out.results["joined"] == "hello|solo|x|"
 
 
@@ -51,7 +52,7 @@ def test_steps_share_workspace_and_home_and_honour_script_env_template_user(run_
     assert out.succeeded, out.message
     assert out.results["shell"] == "bash-3"
     assert out.results["shared"] == "in home+in workspace"
-    assert out.results["env"] == "template/step//tekton/home"
+    assert out.results["env"] == "template/step//home/nonroot"  # the tools image's ENV HOME
     assert out.results["pwd"] == "/tmp"
     assert out.results["new-dir"] == "/workspace/build/out"
     assert out.results["uid"] == "4321"
@@ -320,7 +321,7 @@ def test_steps_wait_for_sidecar_readiness_probes(run_file):
 
 
 def test_stdout_and_stderr_config_copy_the_streams_to_files(run_file):
-    out, lines = run_file("stdout-config")
+    out, lines = run_file("stdout-config", feature_flags={"enable-api-fields": "alpha"})
     assert out.succeeded, out.message
     assert out.results == {"version": "1.4.2", "warnings": "careful"}
     assert "[stdout-config/emit] careful" in lines

@@ -10,6 +10,7 @@ from interlock.run import results
 from interlock.run.containers import non_root_problem
 from interlock.run.durations import format_duration, parse_duration
 from interlock.run.errors import InvalidRun
+from interlock.run.hostfs import Under
 from interlock.run.steps import Mount, host_path, map_image, merge_template
 
 
@@ -76,7 +77,8 @@ def test_termination_size_counts_task_and_step_results(tmp_path):
     (task / "a").write_text("x" * 100)
     (step / "b").write_text("y" * 50)
     (task / "undeclared").write_text("z" * 10000)
-    size = results.termination_size(task, step, ["a", "missing"], ["b"])
+    size = results.termination_size(Under(tmp_path, "t"), Under(tmp_path, "s"), ["a", "missing"],
+                                    ["b"])
     assert 150 < size < 250
 
 

@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
+import yaml
+
+from interlock.paths import ROOT
+from tests.tasks.conftest import INTERLOCK, TaskRunResult
 
 pytestmark = pytest.mark.containers
 
@@ -77,3 +82,40 @@ def test_looker_image_cold_start_reaches_the_api(looker_image):
     seconds = cold_start("looker", looker_image)
     assert seconds is not None and 0 < seconds < 60
     assert cold_start("base", looker_image) is None  # only images with a step probe are timed
+
+
+def test_looker_validate_stepaction_gates_through_a_step_ref(tmp_path, looker, looker_image):
+    """The catalog's generated StepAction (stepactions/looker-validate/0.1/), referred to by
+    name from a step and resolved from the catalog by `interlock run`, gates as the Task does;
+    its step results become the Task's results."""
+    secret = tmp_path / "looker-credentials"
+    secret.mkdir()
+    (secret / "client_id").write_text(looker.client_id)
+    (secret / "client_secret").write_text(looker.client_secret)
+
+    def run(**params: str) -> TaskRunResult:
+        given = {"base-url": looker.url, "verify-ssl": "false", "project": "broken_project", **params}
+        taskrun = {"apiVersion": "tekton.dev/v1", "kind": "TaskRun", "metadata": {"name": "gate"},
+                   "spec": {"taskSpec": {
+                       "results": [{"name": r, "value": f"$(steps.validate.results.{r})"}
+                                   for r in ("lookml-errors", "content-errors", "summary")],
+                       "steps": [{"name": "validate", "ref": {"name": "looker-validate"},
+                                  "params": [{"name": k, "value": v} for k, v in given.items()]}]}}}
+        path = tmp_path / "taskrun.yaml"
+        path.write_text(yaml.safe_dump(taskrun))
+        proc = subprocess.run([INTERLOCK, "run", str(path), "-o", "json", "--network", "host",
+                               "--secret", f"looker-credentials={secret}",
+                               "--image-map", f"localhost/interlock/looker={looker_image}"],
+                              capture_output=True, text=True, cwd=ROOT, timeout=300)
+        return TaskRunResult(proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else {},
+                             proc.stderr)
+
+    failing = run()
+    assert failing.code == 1, failing.stderr
+    assert failing.results["lookml-errors"] == "1" and failing.results["content-errors"] == "1"
+    [step] = failing.outcome["steps"]
+    assert (step["name"], step["reason"], step["exitCode"]) == ("validate", "Error", 1)
+    passing = run(allow="look:56,broken_project/*")
+    assert passing.code == 0, passing.stderr
+    assert json.loads(passing.results["summary"])["ignored"] == 2
+    assert looker.client_secret not in passing.stderr + json.dumps(passing.outcome)

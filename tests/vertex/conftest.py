@@ -8,39 +8,20 @@ imported, so tests/contract/vertex proves that one in fresh processes.
 """
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from interlock_steps import runtime as rt
 from tests.fakes.clock import ManualClock
 from tests.fakes.google_auth import FakeGoogleAuth
 from tests.fakes.vertex import FakeVertex, reference_spec
+from tests.step_run import StepRun, run_step as run_in_process
 
 PROJECT, LOCATION = "interlock-test", "us-central1"
 PARENT = f"projects/{PROJECT}/locations/{LOCATION}"
-
-
-@dataclass
-class StepRun:
-    code: int
-    log: str
-    results: dict[str, str]
-    report: dict | None
-
-    @property
-    def lines(self) -> list[dict]:
-        return [json.loads(line) for line in self.log.splitlines() if line.startswith("{")]
-
-    @property
-    def error(self) -> str:
-        errors = [line["msg"] for line in self.lines if line["level"] == "error"]
-        return errors[-1] if errors else ""
 
 
 @pytest.fixture
@@ -93,26 +74,14 @@ Runner = Callable[..., StepRun]
 def make_runner(tmp_path: Path, fake: FakeVertex, credentials: Path | None, clock: ManualClock | None) -> Runner:
     """credentials: the gcp-credentials folder; None leaves it unbound."""
     def run(module: ModuleType, *args: str, report: bool = False, deadline: float = 60) -> StepRun:
-        results, reports = tmp_path / "results", tmp_path / "report"
-        for folder in (results, reports):
-            folder.mkdir(exist_ok=True)
-            for old in folder.iterdir():
-                old.unlink()
         argv = [*args, "--project", PROJECT, "--location", LOCATION, "--api-endpoint", fake.url,
-                "--results-dir", str(results), "--deadline", str(deadline), "--request-timeout", "10"]
+                "--deadline", str(deadline), "--request-timeout", "10"]
         if credentials is not None:
             argv += ["--credentials-dir", str(credentials)]
         if "--poll-interval" not in args:
             argv += ["--poll-interval", "0.05"]
-        if report:
-            argv += ["--report-dir", str(reports)]
-        out = io.StringIO()
         timing = {"clock": clock, "sleep": clock.advance} if clock else {}
-        code = rt.step.run_step(module.main, task=module.__name__.rsplit(".", 1)[-1], step="test",
-                                params=module.PARAMS, argv=argv, stream=out, **timing)
-        written = {p.name: p.read_text() for p in results.iterdir() if not p.name.startswith(".")}
-        report_file = next(reports.glob("*.json"), None)
-        return StepRun(code, out.getvalue(), written, json.loads(report_file.read_text()) if report_file else None)
+        return run_in_process(module, argv, tmp_path, report=report, **timing)
     return run
 
 

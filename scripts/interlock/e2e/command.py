@@ -16,10 +16,11 @@ from pathlib import Path
 import click
 
 from interlock import catalog, paths
-from interlock.e2e.plan import NAMESPACE, TEKTON_LTS, Expect, PlanError, Run, Section, Write, build, teardown
+from interlock.e2e.plan import CLUSTER, TEKTON_LTS, Expect, PlanError, Run, Section, Write, build, teardown
 
 
 SUCCEEDED = "(Succeeded)"
+CONTEXT = f"kind-{CLUSTER}"
 
 
 def script(sections: list[Section]) -> str:
@@ -41,15 +42,15 @@ def script(sections: list[Section]) -> str:
             else:
                 lines += [f"# check: {action.kind}/{action.name} Succeeded, and its results include "
                           + json.dumps(action.results, sort_keys=True),
-                          f"kubectl --context kind-interlock-e2e get -n {NAMESPACE} {action.kind} {action.name} "
+                          f"kubectl --context {CONTEXT} get -n {action.namespace} {action.kind} {action.name} "
                           "-o jsonpath='{.status.conditions[0].status} {.status.results}'"]
     return "\n".join(lines) + "\n"
 
 
-def outcome(kind: str, name: str) -> dict[str, str]:
+def outcome(kind: str, name: str, namespace: str) -> dict[str, str]:
     """The run's results (arrays and objects as JSON) and, as `(Succeeded)`, its condition."""
-    proc = subprocess.run(["kubectl", "--context", "kind-interlock-e2e", "get", "-n", NAMESPACE, kind, name,
-                           "-o", "json"], capture_output=True, text=True, check=True)
+    proc = subprocess.run(["kubectl", "--context", CONTEXT, "get", "-n", namespace, kind, name, "-o", "json"],
+                          capture_output=True, text=True, check=True)
     status = json.loads(proc.stdout).get("status") or {}
     found = {r["name"]: r["value"] if isinstance(r["value"], str) else json.dumps(r["value"])
              for r in status.get("results") or []}
@@ -59,21 +60,21 @@ def outcome(kind: str, name: str) -> dict[str, str]:
 
 
 def execute(sections: list[Section]) -> list[str]:
-    """Run every action from the repository root; stop at the first failed command. Returns the
+    """Run every action from the checkout's root; stop at the first failed command. Returns the
     result checks that failed."""
     failed = []
     for i, section in enumerate(sections, 1):
         click.echo(f"== {i}. {section.title}", err=True)
         for action in section.actions:
             if isinstance(action, Write):
-                path = paths.ROOT / action.path
+                path = paths.SOURCE / action.path
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_text(action.text, encoding="utf-8")
             elif isinstance(action, Run):
                 click.echo(f"$ {shlex.join(action.argv)}", err=True)
-                subprocess.run(action.argv, cwd=paths.ROOT, input=action.stdin, text=True, check=True)
+                subprocess.run(action.argv, cwd=paths.SOURCE, input=action.stdin, text=True, check=True)
             elif isinstance(action, Expect):
-                got = outcome(action.kind, action.name)
+                got = outcome(action.kind, action.name, action.namespace)
                 wrong = {k: (v, got.get(k)) for k, v in ({SUCCEEDED: "True"} | action.results).items() if got.get(k) != v}
                 verdict = "ok" if not wrong else "FAILED " + ", ".join(
                     f"{k}: expected {want!r}, got {have!r}" for k, (want, have) in wrong.items())
@@ -96,6 +97,9 @@ def e2e(tekton: str, plan_only: bool, keep: bool) -> None:
     these machines cannot run a cluster.
     """
     try:
+        if paths.ROOT != paths.SOURCE:
+            raise PlanError(f"the e2e run proves this checkout's catalog with its own fakes: run it in "
+                            f"{paths.SOURCE}, not on {paths.ROOT}")
         sections = build(tekton)
     except (PlanError, catalog.CatalogError) as e:
         click.echo(f"error: {e}", err=True)
@@ -111,7 +115,7 @@ def e2e(tekton: str, plan_only: bool, keep: bool) -> None:
     finally:
         if not keep:
             for action in teardown().actions:
-                subprocess.run(action.argv, cwd=paths.ROOT, check=False)
+                subprocess.run(action.argv, cwd=paths.SOURCE, check=False)
     if failed:
         for line in failed:
             click.echo(f"error: {line}", err=True)

@@ -6,6 +6,7 @@ registry guide: a `registry:2` container named `registry.local` on the kind netw
 told to pull `registry.local:5000` over HTTP (hosts.toml under config_path), and the runner's
 /etc/hosts mapping registry.local to 127.0.0.1 so podman and oras push to it over loopback.
 Tekton's bundles resolver (go-containerregistry) speaks plain HTTP to `*.local` hosts by itself.
+What is real and what is a fake in the cluster: fakes.py.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from pathlib import Path
 import yaml
 
 from interlock import catalog, paths, yaml_dump
-from interlock.e2e.fakes import FAKES, Fake, fake_for
+from interlock.e2e import manifests as m
+from interlock.e2e.fakes import INTEGRATIONS, Integration, fake_named, fill, integration_for
 from interlock.images import provenance
 from interlock.images.spec import version
 
@@ -27,13 +29,13 @@ from interlock.images.spec import version
 TEKTON_LTS = ("v1.9.0", "v1.12.0", "v1.15.0")
 KIND_NODE = "kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d"  # kind v0.33.0
 CLUSTER = "interlock-e2e"
-NAMESPACE = "interlock-e2e"
-REGISTRY_HOST, REGISTRY_PORT = "registry.local", 5000
-REGISTRY = f"{REGISTRY_HOST}:{REGISTRY_PORT}"
-FAKES_IMAGE = "interlock/fakes:e2e"
+NAMESPACE, REGISTRY, FAKES_IMAGE = m.NAMESPACE, m.REGISTRY, m.FAKES_IMAGE
+REGISTRY_HOST, REGISTRY_PORT = REGISTRY.split(":")
 WORK = Path("build") / "e2e"
+# In the checkout (paths.SOURCE): sample path -> {result: value}; see the file's header
 EXPECTATIONS = Path("tests") / "e2e" / "expectations.yaml"
 TIMEOUT = "600s"
+TEKTON_GROUP = "tekton.dev"
 
 
 class PlanError(ValueError):
@@ -56,6 +58,7 @@ class Run:
 class Expect:
     kind: str            # taskrun | pipelinerun
     name: str
+    namespace: str
     results: dict[str, str]
 
 
@@ -65,8 +68,31 @@ class Section:
     actions: list[Write | Run | Expect] = field(default_factory=list)
 
 
-def service_url(fake: Fake) -> str:
-    return f"http://fake-{fake.name}.{NAMESPACE}.svc.cluster.local:{fake.port}"
+@dataclass(frozen=True)
+class SampleRun:
+    """One sample as the cluster runs it."""
+    sample: str                           # its path in the catalog
+    doc: dict                             # the TaskRun/PipelineRun, rewritten
+    integrations: tuple[Integration, ...]
+    expected: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.doc["metadata"]["name"]
+
+    @property
+    def namespace(self) -> str:
+        return self.doc["metadata"]["namespace"]
+
+    @property
+    def file(self) -> str:
+        return f"{WORK}/run-{self.name}.yaml"
+
+    @property
+    def account(self) -> str | None:
+        """The ServiceAccount it runs as (a PipelineRun's through taskRunTemplate)."""
+        spec = self.doc["spec"]
+        return spec.get("serviceAccountName") or (spec.get("taskRunTemplate") or {}).get("serviceAccountName")
 
 
 def kind_config() -> dict:
@@ -76,35 +102,12 @@ def kind_config() -> dict:
                                         '  config_path = "/etc/containerd/certs.d"']}
 
 
-RESTRICTED = {"runAsNonRoot": True, "runAsUser": 65532, "allowPrivilegeEscalation": False,
-              "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
-
-
-def fake_manifests(fake: Fake) -> list[dict]:
-    """Secret (its credentials), Deployment and Service of one fake."""
-    name, labels = f"fake-{fake.name}", {"app.kubernetes.io/name": f"fake-{fake.name}"}
-    found = []
-    if fake.secret:
-        found.append({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": fake.secret, "namespace": NAMESPACE},
-                      "type": "Opaque", "stringData": dict(fake.credentials)})
-    container = {"name": "fake", "image": f"{REGISTRY}/{FAKES_IMAGE}", "imagePullPolicy": "Always",
-                 "command": ["python3", "-m", fake.module, "--in-container", "--port", str(fake.port)],
-                 "ports": [{"containerPort": fake.port}],
-                 "readinessProbe": {"tcpSocket": {"port": fake.port}, "periodSeconds": 1},
-                 "securityContext": RESTRICTED}
-    found.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": NAMESPACE},
-                  "spec": {"replicas": 1, "selector": {"matchLabels": labels},
-                           "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}}}})
-    found.append({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": NAMESPACE},
-                  "spec": {"selector": labels, "ports": [{"port": fake.port, "targetPort": fake.port}]}})
-    return found
-
-
 def fakes_build(tag: str = f"localhost/{FAKES_IMAGE}", root: Path = Path(".")) -> tuple[str, ...]:
-    """podman build of the fakes image (paths from `root`), reproducible like the step images."""
-    epoch = provenance.of([paths.ROOT / "tests" / "fakes"]).epoch
+    """podman build of the fakes image (paths from `root`), reproducible like the step images, on
+    the vertex step image (see tests/fakes/Containerfile)."""
+    epoch = provenance.of([paths.SOURCE / "tests" / "fakes"]).epoch
     return ("podman", "build", "--pull=never", "--timestamp", str(epoch),
-            "--build-arg", f"BASE=localhost/interlock/base:{version()}",
+            "--build-arg", f"BASE=localhost/interlock/vertex:{version()}",
             "-f", str(root / "tests" / "fakes" / "Containerfile"), "-t", tag, str(root / "tests"))
 
 
@@ -119,37 +122,57 @@ def _dns_name(*parts: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", "-".join(("e2e", *parts)).lower())[:63].strip("-")
 
 
-def cluster_run(sample: Path, doc: dict, url_for: Callable[[Fake], str] = service_url) -> tuple[dict, list[Fake]]:
+def _declared(resource: catalog.Resource | None) -> set[str]:
+    return {p["name"] for p in catalog.mappings(catalog.mapping((resource.doc if resource else {}).get("spec"))
+                                                .get("params")) if "name" in p}
+
+
+def _pipeline_integrations(pipeline: catalog.Resource | None) -> list[Integration]:
+    spec = catalog.mapping((pipeline.doc if pipeline else {}).get("spec"))
+    names = {catalog.mapping(t.get("taskRef")).get("name") for key in ("tasks", "finally")
+             for t in catalog.mappings(spec.get(key))}
+    return [i for i in INTEGRATIONS if any(isinstance(n, str) and i.serves(n) for n in names)]
+
+
+def cluster_run(sample: Path, doc: dict, url_for: Callable[[str], str] = m.service_url) -> tuple[dict, list[Integration]]:
     """A sample TaskRun/PipelineRun as the cluster runs it: its Task/Pipeline from the bundles
-    resolver, the fakes' URLs (`url_for`) and settings in its params. Returns it and the fakes it
-    uses. (`interlock run` runs the same document locally: it answers the bundles resolver from
-    the catalog.)"""
-    kind_folder, name, ver = sample.relative_to(paths.ROOT).parts[:3]
+    resolver, in the sample's namespace (else NAMESPACE), with its integrations' params (those the
+    Task or Pipeline declares) and podTemplate env, `url_for(name)` giving each fake's or
+    service's URL. Returns it and those integrations. (`interlock run` runs the same document
+    locally: it answers the bundles resolver from the catalog.)"""
+    rel = sample.relative_to(paths.ROOT)
+    kind_folder, name, ver = rel.parts[:3]
     kind = {folder: kind for kind, folder in catalog.KIND_FOLDERS.items()}[kind_folder]
     run = copy.deepcopy(doc)
     ref_key = "taskRef" if run["kind"] == "TaskRun" else "pipelineRef"
     spec = run["spec"]
     if ref_key not in spec:
-        raise PlanError(f"{sample.relative_to(paths.ROOT)}: spec.{ref_key} missing: samples run the catalog's "
-                        f"{kind} through the bundles resolver")
+        raise PlanError(f"{rel}: spec.{ref_key} missing: samples run the catalog's {kind} through the bundles resolver")
     spec[ref_key] = _bundle_ref(kind, name, ver)
-    run["metadata"] = {"name": _dns_name(name, ver, sample.stem), "namespace": NAMESPACE}
-    params = spec.setdefault("params", [])
+    run["metadata"] = {"name": _dns_name(name, ver, sample.stem),
+                       "namespace": catalog.mapping(doc.get("metadata")).get("namespace") or NAMESPACE}
+    resource = catalog.find(kind, name, ver)
     if run["kind"] == "TaskRun":
-        fake = fake_for(name)
-        fakes = [fake] if fake else []
-        overrides = {k: v.format(url=url_for(fake)) for k, v in fake.params.items()} if fake else {}
-    else:  # a pipeline: every fake whose param names the PipelineRun passes
-        given = {p["name"] for p in params}
-        fakes = [f for f in FAKES if given & set(f.params)]
-        overrides = {k: v.format(url=url_for(f)) for f in fakes for k, v in f.params.items() if k in given}
-    for key, value in overrides.items():
-        found = next((p for p in params if p["name"] == key), None)
-        if found:
-            found["value"] = value
-        else:
-            params.append({"name": key, "value": value})
-    return run, fakes
+        integration = integration_for(name)
+        integrations = [integration] if integration else []
+    else:  # a pipeline: the integrations of the Tasks it runs
+        integrations = _pipeline_integrations(resource)
+    declared = _declared(resource)
+    params = spec.setdefault("params", [])
+    for integration in integrations:
+        for key, value in integration.params.items():
+            if key not in declared:
+                continue
+            found = next((p for p in params if p["name"] == key), None)
+            if found:
+                found["value"] = fill(value, url_for)
+            else:
+                params.append({"name": key, "value": fill(value, url_for)})
+    env = [{"name": k, "value": fill(v, url_for)} for i in integrations for k, v in i.env.items()]
+    if env:
+        holder = spec if run["kind"] == "TaskRun" else spec.setdefault("taskRunTemplate", {})
+        holder.setdefault("podTemplate", {}).setdefault("env", []).extend(env)
+    return run, integrations
 
 
 def samples() -> list[Path]:
@@ -159,35 +182,78 @@ def samples() -> list[Path]:
     return [p for p in found if (catalog.load_yaml(p).get("kind") in ("TaskRun", "PipelineRun"))]
 
 
+def sample_objects(integration: Integration) -> list[Path]:
+    """The Kubernetes objects (not Tekton's) in the samples folders of the integration's Tasks:
+    what its samples act on and run as."""
+    found = []
+    for resource in catalog.resources():
+        if resource.kind == "Task" and integration.serves(resource.name):
+            for path in sorted((resource.folder / "samples").glob("*.yaml")):
+                api = str(catalog.load_yaml(path).get("apiVersion", ""))
+                if api.split("/")[0] != TEKTON_GROUP:
+                    found.append(path)
+    return found
+
+
 def expectations() -> dict[str, dict[str, str]]:
     """sample path -> {result: value} it must produce against the fakes (tests/e2e/expectations.yaml)."""
-    path = paths.ROOT / EXPECTATIONS
+    path = paths.SOURCE / EXPECTATIONS
     data = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None
     return {str(sample): {str(r): str(v) for r, v in (results or {}).items()}
             for sample, results in (data or {}).items()}
+
+
+def sample_runs() -> list[SampleRun]:
+    """Every sample run, rewritten for the cluster, with the result values it must produce."""
+    expected = expectations()
+    runs = []
+    for sample in samples():
+        rel = sample.relative_to(paths.ROOT).as_posix()
+        if not expected.get(rel):
+            raise PlanError(f"{rel}: no expected results in {EXPECTATIONS}: the e2e run asserts result values, "
+                            "not just Succeeded")
+        doc, integrations = cluster_run(sample, catalog.load_yaml(sample))
+        runs.append(SampleRun(rel, doc, tuple(integrations), expected[rel]))
+    covered = {Path(r.sample).parts[1] for r in runs if r.sample.startswith("pipelines/")}
+    missing = [r.name for r in catalog.resources() if r.kind == "Pipeline" and r.name not in covered]
+    if missing:
+        raise PlanError(f"pipeline(s) without a sample PipelineRun: {', '.join(missing)} (add samples/*.yaml)")
+    return runs
+
+
+def _world(runs: list[SampleRun]) -> list[tuple[str, dict]]:
+    """(file name, object) of everything the harness creates for the runs, in the order to apply."""
+    used = [i for i in INTEGRATIONS if any(i in r.integrations for r in runs)]
+    fakes = [fake_named(name) for i in used for name in i.fakes]
+    scraped = [fake_named(name) for i in used for name in i.scraped]
+    namespaces = {NAMESPACE, *(r.namespace for r in runs), *((m.PROMETHEUS_NAMESPACE,) if scraped else ()),
+                  *(f.reads[0] for f in fakes if f.reads),
+                  *(str(catalog.mapping(catalog.load_yaml(p).get("metadata")).get("namespace") or NAMESPACE)
+                    for i in used for p in sample_objects(i))}
+    objects: list[dict] = [m.namespace(ns) for ns in sorted(namespaces)]
+    accounts = {(r.account, r.namespace) for r in runs if r.account}
+    objects += [m.service_account(name, ns) for name, ns in sorted(accounts)]
+    for integration in used:
+        for ns in sorted({r.namespace for r in runs if integration in r.integrations}):
+            objects += [m.secret(name, ns, data) for name, data in integration.secrets.items()]
+            objects += [m.config_map(name, ns, {k: fill(v, m.service_url) for k, v in data.items()})
+                        for name, data in integration.configmaps.items()]
+    for fake in dict.fromkeys(fakes):
+        objects += m.fake_manifests(fake)
+    if scraped:
+        objects += m.prometheus_manifests(list(dict.fromkeys(scraped)))
+    return [(f"{o['kind'].lower()}-{o['metadata'].get('namespace', 'cluster')}-{o['metadata']['name']}.yaml", o)
+            for o in objects]
 
 
 def build(tekton: str) -> list[Section]:
     """The whole e2e run against Tekton Pipelines `tekton` (one of TEKTON_LTS, or any release tag)."""
     if not re.match(r"^v\d+\.\d+\.\d+$", tekton):
         raise PlanError(f"--tekton {tekton!r}: expected a release tag like {TEKTON_LTS[-1]}")
-    expected = expectations()
-    runs = []
-    for sample in samples():
-        rel = sample.relative_to(paths.ROOT).as_posix()
-        if rel not in expected or not expected[rel]:
-            raise PlanError(f"{rel}: no expected results in {EXPECTATIONS}: the e2e run asserts result values, "
-                            "not just Succeeded")
-        runs.append((rel, *cluster_run(sample, catalog.load_yaml(sample)), expected[rel]))
-    pipelines = [r for r in catalog.resources() if r.kind == "Pipeline"]
-    covered = {Path(rel).parts[1] for rel, *_ in runs if rel.startswith("pipelines/")}
-    missing = [p.name for p in pipelines if p.name not in covered]
-    if missing:
-        raise PlanError(f"pipeline(s) without a sample PipelineRun: {', '.join(missing)} (add samples/*.yaml)")
-
+    runs = sample_runs()
+    used = [i for i in INTEGRATIONS if any(i in r.integrations for r in runs)]
     node = f"{CLUSTER}-control-plane"
     kubectl = ("kubectl", "--context", f"kind-{CLUSTER}")
-    ns = ("-n", NAMESPACE)
     sections = [
         Section("Tools", [Run(("kind", "version")), Run(("kubectl", "version", "--client")),
                           Run(("docker", "version", "--format", "{{.Server.Version}}")), Run(("podman", "--version"))]),
@@ -210,42 +276,61 @@ def build(tekton: str) -> list[Section]:
             Run((*kubectl, "wait", "-n", "tekton-pipelines-resolvers", "--for=condition=Available", "deployment",
                  "--all", "--timeout=300s")),
             Run((*kubectl, "patch", "configmap", "resolvers-feature-flags", "-n", "tekton-pipelines-resolvers",
-                 "--type", "merge", "-p", '{"data":{"enable-bundles-resolver":"true"}}'))]),
-        Section("Step images and bundles, pinned to the registry's digests", [
-            Run((".venv/bin/interlock", "images", "build")),
-            Run((".venv/bin/interlock", "images", "push", "--registry", REGISTRY)),
-            Run((".venv/bin/interlock", "images", "pin", "--registry", REGISTRY)),
-            Run((".venv/bin/interlock", "stepactions")),
-            Run((".venv/bin/interlock", "bundle", "push", "--registry", REGISTRY, "--allow-dirty")),
-            Run((".venv/bin/interlock", "bundle", "verify"))]),
+                 "--type", "merge", "-p", '{"data":{"enable-bundles-resolver":"true"}}')),
+            # projected workspaces (vertex-train's Workload Identity Federation sample) are beta
+            Run((*kubectl, "patch", "configmap", "feature-flags", "-n", "tekton-pipelines",
+                 "--type", "merge", "-p", '{"data":{"enable-api-fields":"beta"}}'))]),
     ]
-    fakes_section = Section("Fakes as pods (one image, tests/fakes/Containerfile, on the base image)", [
-        Run(fakes_build()),
-        Run(("podman", "push", "--tls-verify=false", f"localhost/{FAKES_IMAGE}", f"{REGISTRY}/{FAKES_IMAGE}"))])
-    manifests: list[tuple[str, dict]] = [("namespace.yaml", {"apiVersion": "v1", "kind": "Namespace",
-                                                             "metadata": {"name": NAMESPACE}})]
-    for fake in FAKES:
-        manifests += [(f"fake-{fake.name}-{m['kind'].lower()}.yaml", m) for m in fake_manifests(fake)]
-    run_files = [(f"run-{run['metadata']['name']}.yaml", run) for _, run, _, _ in runs]
-    writes = [Write(f"{WORK}/{name}", yaml_dump.dump(doc)) for name, doc in manifests + run_files]
+    crds = [url for i in used for url in i.crds]
+    if crds:  # large CRDs: server-side apply (no last-applied annotation over the size limit)
+        sections.append(Section("CRDs the samples' objects need (real: the API server validates against them)", [
+            *(Run((*kubectl, "apply", "--server-side", "-f", url)) for url in crds),
+            Run((*kubectl, "wait", "--for=condition=Established", "crd", "--all", "--timeout=120s"))]))
+    sections.append(Section("Step images and bundles, pinned to the registry's digests", [
+        Run((".venv/bin/interlock", "images", "build")),
+        Run((".venv/bin/interlock", "images", "push", "--registry", REGISTRY)),
+        Run((".venv/bin/interlock", "images", "pin", "--registry", REGISTRY)),
+        Run((".venv/bin/interlock", "stepactions")),
+        Run((".venv/bin/interlock", "bundle", "push", "--registry", REGISTRY, "--allow-dirty")),
+        Run((".venv/bin/interlock", "bundle", "verify"))]))
+    world = _world(runs)
+    writes = [Write(f"{WORK}/{name}", yaml_dump.dump(doc, fold_long_words=True)) for name, doc in world]
+    writes += [Write(r.file, yaml_dump.dump(r.doc, fold_long_words=True)) for r in runs]
+    objects = {i.prefix: [p.relative_to(paths.ROOT).as_posix() for p in sample_objects(i)] for i in used}
+    apply_objects = {prefix: [Run((*kubectl, "apply", *(a for p in found for a in ("-f", p))))] if found else []
+                     for prefix, found in objects.items()}
     sections.append(Section("Manifests (each passes `interlock lint`)", [
-        *writes, Run((".venv/bin/interlock", "lint", *(w.path for w in writes)))]))
-    fakes_section.actions += [Run((*kubectl, "apply", "-f", f"{WORK}/{name}")) for name, _ in manifests]
-    fakes_section.actions += [Run((*kubectl, "rollout", "status", *ns, f"deployment/fake-{f.name}", "--timeout=180s"))
-                              for f in FAKES]
-    # Pipelines name their Tasks; those resolve in the namespace
-    tasks = [r for r in catalog.resources() if r.kind == "Task"]
-    fakes_section.actions += [Run((*kubectl, "apply", *ns, "-f", r.relpath)) for r in tasks] if pipelines else []
-    sections.append(fakes_section)
-    checks = Section("Every sample and pipeline through the bundles resolver, asserting result values")
-    for rel, run, _, results in runs:
-        kind, name = run["kind"].lower(), run["metadata"]["name"]
+        *writes, Run((".venv/bin/interlock", "lint", *(w.path for w in writes),
+                      *sorted({p for found in objects.values() for p in found})))]))
+    deployments = [f"fake-{name}" for i in used for name in i.fakes]
+    world_section = Section("The samples' world: fakes as pods (one image, tests/fakes/Containerfile), "
+                            "Prometheus, the samples' own objects", [
+        Run(fakes_build()),
+        Run(("podman", "push", "--tls-verify=false", f"localhost/{FAKES_IMAGE}", f"{REGISTRY}/{FAKES_IMAGE}")),
+        *(Run((*kubectl, "apply", "-f", f"{WORK}/{name}")) for name, _ in world),
+        *(run for found in apply_objects.values() for run in found),
+        *(Run((*kubectl, "rollout", "status", "-n", NAMESPACE, f"deployment/{d}", "--timeout=180s"))
+          for d in dict.fromkeys(deployments))])
+    if any(i.scraped for i in used):
+        prometheus = ("-n", m.PROMETHEUS_NAMESPACE, "deployment/prometheus")
+        world_section.actions += [Run((*kubectl, "rollout", "status", *prometheus, "--timeout=180s")),
+                                  Run((*kubectl, "exec", *prometheus, "--", *m.prometheus_scraped_command()))]
+    # Pipelines name their Tasks; those resolve in the namespace of the PipelineRun
+    pipeline_namespaces = sorted({r.namespace for r in runs if r.doc["kind"] == "PipelineRun"})
+    world_section.actions += [Run((*kubectl, "apply", "-n", ns, "-f", r.relpath))
+                              for ns in pipeline_namespaces for r in catalog.resources() if r.kind == "Task"]
+    sections.append(world_section)
+    checks = Section("Every sample and pipeline through the bundles resolver, asserting result values "
+                     "(each integration's sample objects re-applied first: every run starts from the same state)")
+    for r in runs:
+        kind = r.doc["kind"].lower()
+        checks.actions += [run for i in r.integrations for run in apply_objects[i.prefix]]
         checks.actions += [
-            Run((*kubectl, "create", "-f", f"{WORK}/run-{name}.yaml")),
+            Run((*kubectl, "create", "-f", r.file)),
             # done, passed or failed (waiting for Succeeded=True would sit out the timeout on a failure)
-            Run((*kubectl, "wait", *ns, "--for=jsonpath={.status.completionTime}", f"{kind}/{name}",
+            Run((*kubectl, "wait", "-n", r.namespace, "--for=jsonpath={.status.completionTime}", f"{kind}/{r.name}",
                  f"--timeout={TIMEOUT}")),
-            Expect(kind, name, results)]
+            Expect(kind, r.name, r.namespace, r.expected)]
     sections.append(checks)
     return sections
 

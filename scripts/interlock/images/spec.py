@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from interlock.paths import IMAGES, ROOT
+from interlock.paths import IMAGES, SOURCE
 
 REPOSITORY = "localhost/interlock"
-BUILD = ROOT / "build"
+BUILD = SOURCE / "build"   # the checkout's: images are built from its images/ and requirements/
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,12 @@ class ImageSpec:
 
     def inputs(self) -> list[Path]:
         """What the image is made from, for its revision and timestamp (see provenance.py)."""
-        code = ROOT / "scripts" / "interlock" / "images"
+        code = SOURCE / "scripts" / "interlock" / "images"
         if self.kind == "debs":
             own = [self.folder, code / "debs.py", code / "rootfs.py", code / "base.py", code / "prune.py"]
         else:
             own = [self.containerfile, code / "wheels.py", code / "prune.py", self.prune_rules,
-                   ROOT / "requirements" / f"{self.name}.txt", ROOT / "pyproject.toml", IMAGES / "interlock_steps"]
+                   SOURCE / "requirements" / f"{self.name}.txt", SOURCE / "pyproject.toml", IMAGES / "interlock_steps"]
         if self.parent:
             own += SPECS[self.parent].inputs()
         return sorted(set(own))

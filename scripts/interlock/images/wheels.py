@@ -12,6 +12,7 @@ here, with hashes checked, into build/wheels/<name>/ — which is then the build
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from interlock.images.spec import BUILD, ImageSpec
-from interlock.paths import IMAGES, ROOT
+from interlock.paths import IMAGES, SOURCE
 
 INSTALLER = Path(__file__).with_name("installer.txt")
 # The images run CPython 3.11 on Debian 12 (glibc 2.36, x86_64), whatever the host is. pip does
@@ -33,18 +34,24 @@ TARGET = ["--python-version", "3.11", "--implementation", "cp", "--abi", "cp311"
           "--platform", "manylinux1_x86_64", "--platform", "any"]
 # What the project wheel is built from. Only the step code: the `interlock` CLI (scripts/) is a
 # developer tool, changes often and needs click, so images leave it out (its folder stays empty).
-PROJECT_FILES = ["pyproject.toml", "README.md"]
+# pyproject.toml names README.md as the long description: the wheel gets a fixed one, so editing
+# the repository's README changes no image (README.md is not among an image's inputs).
+PROJECT_FILES = ["pyproject.toml"]
+WHEEL_README = "Interlock's step runtime and step code, as the step images install it.\n"
 PROJECT_PACKAGES = [("images", "interlock_steps")]
 EMPTY_FOLDERS = ["scripts"]
+# The project wheel's file dates: a constant (1980-01-01, the earliest a zip holds), so the wheel
+# depends on the step code alone, not on when or from which commit it was built
+WHEEL_EPOCH = 315532800
 
 
 class WheelError(RuntimeError):
     pass
 
 
-def _pip(*args: str, cwd: Path | None = None) -> None:
+def _pip(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
     proc = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", *args],
-                          capture_output=True, text=True, cwd=cwd)
+                          capture_output=True, text=True, cwd=cwd, env=env)
     if proc.returncode != 0:
         lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
         raise WheelError(f"pip {args[0]} failed: " + (lines[-1] if lines else f"exit {proc.returncode}"))
@@ -68,14 +75,17 @@ def project_wheel(dest: Path, installer: Path) -> Path:
         src = Path(tmp) / "src"
         src.mkdir()
         for name in PROJECT_FILES:
-            shutil.copy2(ROOT / name, src / name)
+            shutil.copy2(SOURCE / name, src / name)
+        (src / "README.md").write_text(WHEEL_README)
         for folder in EMPTY_FOLDERS:
             (src / folder).mkdir()
         for parent, package in PROJECT_PACKAGES:
-            shutil.copytree(ROOT / parent / package, src / parent / package,
+            shutil.copytree(SOURCE / parent / package, src / parent / package,
                             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        # setuptools' bdist_wheel dates every zip entry SOURCE_DATE_EPOCH: the same sources give
+        # the same wheel bytes, so the image's install stage stays cached
         _pip("wheel", "--quiet", "--no-deps", "--no-index", "--find-links", str(installer),
-             "--wheel-dir", str(dest), str(src))
+             "--wheel-dir", str(dest), str(src), env=os.environ | {"SOURCE_DATE_EPOCH": str(WHEEL_EPOCH)})
     built = sorted(dest.glob("interlock-*.whl"))
     if len(built) != 1:
         raise WheelError(f"{dest}: expected one interlock wheel, found {len(built)}")
@@ -84,7 +94,7 @@ def project_wheel(dest: Path, installer: Path) -> Path:
 
 def prepare(spec: ImageSpec) -> Path:
     """Fill build/wheels/<name>/ and return it (the build context)."""
-    lock = ROOT / "requirements" / f"{spec.name}.txt"
+    lock = SOURCE / "requirements" / f"{spec.name}.txt"
     if not lock.is_file():
         raise WheelError(f"{lock}: hashed lock for image {spec.name!r} not found")
     if not (IMAGES / "interlock_steps").is_dir():

@@ -10,7 +10,7 @@ from interlock import catalog, docs, schemas
 from interlock.lint import artifacthub, rules, schema, yamllint_run
 from interlock.lint.findings import Finding
 from interlock.lint.rules import Hit, Place
-from interlock.lint.yaml_loader import Document, format_path, load
+from interlock.lint.yaml_loader import Document, LoadProblem, format_path, load, load_all
 from interlock.settings import settings
 
 Role = Literal["resource", "example", "loose"]
@@ -99,23 +99,36 @@ class FileLinter:
             self.add(line, format_path(h.key), h.rule, h.message, h.hint, h.severity)
 
     def run(self) -> list[Finding]:
-        doc, problem = load(self.target.path)
+        # a catalog file holds exactly one resource; a sample or test may be a run file of
+        # several documents (`kubectl apply -f`), each linted on its own
+        if self.target.role == "resource":
+            doc, problem = load(self.target.path)
+            docs = [doc] if doc is not None else []
+        else:
+            docs, problem = load_all(self.target.path)
+        if problem is None and not docs:
+            problem = LoadProblem("yaml-syntax", 1, "empty file: no YAML document",
+                                  "write one Tekton resource, or delete the file")
         if problem is not None:
             self.add(problem.line, "", problem.rule, problem.message, problem.hint)
             return self.findings
-        assert doc is not None
-        self.doc = doc
-        for p in yamllint_run.problems(doc.text, self.target.path, self.yamllint_config):
+        for p in yamllint_run.problems(docs[0].text, self.target.path, self.yamllint_config):
             self.add(p.line, "", "yaml-lint", p.message, p.hint, p.severity)
+        for doc in docs:
+            self.doc = doc
+            self._document()
+        return self.findings
+
+    def _document(self) -> None:
+        assert self.doc is not None
         kind = self._kind()
         if kind is None:
-            return self.findings
+            return
         api_version, kind_name = kind
-        self.add_hits(Hit(key, rule, msg, hint) for key, rule, msg, hint in schema.findings(doc, api_version, kind_name))
+        self.add_hits(Hit(key, rule, msg, hint) for key, rule, msg, hint in schema.findings(self.doc, api_version, kind_name))
         self._semantics(kind_name)
         if self.target.role == "resource":
             self._catalog_rules(kind_name)
-        return self.findings
 
     def _kind(self) -> tuple[str, str] | None:
         """(apiVersion, kind) when the project has a schema for it; a finding when it should."""

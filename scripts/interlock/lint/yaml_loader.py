@@ -57,6 +57,7 @@ class Document:
     text: str = ""
     # literal block scalars (`script: |`): the line their first content line is on
     blocks: dict[Key, int] = field(default_factory=dict)
+    start_line: int = 1  # where the document starts in its file (several share one file)
 
     def line(self, key: Key) -> int:
         """The line of the node at key, or of its nearest ancestor that exists."""
@@ -186,44 +187,64 @@ def load(path: Path) -> tuple[Document | None, LoadProblem | None]:
     return parse(text)
 
 
+def load_all(path: Path) -> tuple[list[Document], LoadProblem | None]:
+    """Every non-empty document in path (as `kubectl apply -f` reads a file), or the problem."""
+    text, problem = read_text(Path(path))
+    if text is None:
+        return [], problem
+    return parse_all(text)
+
+
 def parse(text: str) -> tuple[Document | None, LoadProblem | None]:
     """The single document in text, or the problem that prevents reading it."""
+    docs, problem = parse_all(text, skip_empty=False)
+    if problem is not None:
+        return None, problem
+    if len(docs) > 1:
+        return None, LoadProblem(
+            "multi-document", docs[1].start_line,
+            f"{len(docs)} YAML documents in one file; the catalog reads exactly one",
+            "split the file: one resource per file")
+    return docs[0], None
+
+
+def parse_all(text: str, skip_empty: bool = True) -> tuple[list[Document], LoadProblem | None]:
+    """The documents in text, empty ones (a trailing `---`) left out as kubectl leaves them
+    unless `skip_empty` is false; line numbers count from the start of the file."""
     try:
         _check_limits(text)
     except _Limit as e:
-        return None, LoadProblem("yaml-syntax", e.line, f"YAML over a limit: {e.message}",
-                                 "write the resource out plainly: no deep nesting, no alias chains")
+        return [], LoadProblem("yaml-syntax", e.line, f"YAML over a limit: {e.message}",
+                               "write the resource out plainly: no deep nesting, no alias chains")
     except yaml.YAMLError:
         pass  # a syntax error: composing reports it with its line
     loader = _LOADER(text)
+    docs: list[Document] = []
     try:
-        nodes = []
         while loader.check_node():
-            nodes.append(loader.get_node())
-        if len(nodes) > 1:
-            return None, LoadProblem(
-                "multi-document", nodes[1].start_mark.line + 1,
-                f"{len(nodes)} YAML documents in one file; the catalog reads exactly one",
-                "split the file: one resource per file")
-        if not nodes:
-            return None, LoadProblem("yaml-syntax", 1, "empty file: no YAML document",
-                                     "write one Tekton resource, or delete the file")
-        data = loader.construct_document(nodes[0])
+            node = loader.get_node()
+            if skip_empty and isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null"):
+                continue  # an empty document
+            data = loader.construct_document(node)
+            lines: dict[Key, int] = {}
+            blocks: dict[Key, int] = {}
+            _record(node, (), lines, blocks)
+            docs.append(Document(data, lines, text, blocks, node.start_mark.line + 1))
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else 1
         problem = " ".join(f"{e.context or ''} {e.problem or ''}".split())
-        return None, LoadProblem("yaml-syntax", line, f"invalid YAML: {problem}",
-                                 "fix the indentation/quoting at that line")
+        return [], LoadProblem("yaml-syntax", line, f"invalid YAML: {problem}",
+                               "fix the indentation/quoting at that line")
     except yaml.YAMLError as e:
-        return None, LoadProblem("yaml-syntax", 1, f"invalid YAML: {' '.join(str(e).split())}",
-                                 "fix the YAML syntax")
+        return [], LoadProblem("yaml-syntax", 1, f"invalid YAML: {' '.join(str(e).split())}",
+                               "fix the YAML syntax")
     except (ValueError, OverflowError) as e:  # a value no type can hold (a 5000-digit int, 2024-13-45)
-        return None, LoadProblem("yaml-syntax", 1, f"invalid YAML value: {' '.join(str(e).split())[:200]}",
-                                 "quote the value to keep it a string")
+        return [], LoadProblem("yaml-syntax", 1, f"invalid YAML value: {' '.join(str(e).split())[:200]}",
+                               "quote the value to keep it a string")
     finally:
         loader.dispose()
-    lines: dict[Key, int] = {}
-    blocks: dict[Key, int] = {}
-    _record(nodes[0], (), lines, blocks)
-    return Document(data, lines, text, blocks), None
+    if not docs and not skip_empty:
+        return [], LoadProblem("yaml-syntax", 1, "empty file: no YAML document",
+                               "write one Tekton resource, or delete the file")
+    return docs, None

@@ -42,9 +42,12 @@ def _mountable(path: Path, flag: str) -> Path:
 
 
 def _options(workspace, secret, configmap, network, image_map, timeout, keep, run_dir, dry_run,
-             parallel, task_file, pipeline_file) -> RunOptions:
+             parallel, task_file, pipeline_file, stepaction_file, feature_flags) -> RunOptions:
+    from interlock.run import feature_flags as flags_mod
     from interlock.run.durations import parse_duration
     return RunOptions(
+        stepaction_file=Path(stepaction_file) if stepaction_file else None,
+        feature_flags=flags_mod.parse(feature_flags),
         workspaces=_pairs(workspace, "-w", True), secrets=_pairs(secret, "--secret", True),
         configmaps=_pairs(configmap, "--configmap", True), network=network,
         image_map=_pairs(image_map, "--image-map", False),
@@ -150,6 +153,10 @@ def summary(outcome: TaskRunOutcome | PipelineRunOutcome) -> str:
               help="Task file that the TaskRun's taskRef refers to.")
 @click.option("--pipeline", "pipeline_file", type=click.Path(exists=True, dir_okay=False),
               help="Pipeline file that the PipelineRun's pipelineRef refers to.")
+@click.option("--stepaction", "stepaction_file", type=click.Path(exists=True, dir_okay=False),
+              help="StepAction file that a step's `ref` refers to.")
+@click.option("--feature-flags", metavar="K=V,...",
+              help="Tekton feature flags over v1.15's defaults (e.g. enable-api-fields=alpha).")
 @click.option("--parallel", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Pipeline tasks running at once.")
 @click.option("--keep", is_flag=True, help="Keep the run folder (logs, results, resolved spec).")
@@ -158,13 +165,18 @@ def summary(outcome: TaskRunOutcome | PipelineRunOutcome) -> str:
               help="json: the outcome as JSON on stdout (logs go to stderr).")
 @click.option("--dry-run", is_flag=True, help="Print the resolved plan (images, commands, env names, mounts); run nothing.")
 def run(file, params, workspace, secret, configmap, network, image_map, timeout, task_file,
-        pipeline_file, parallel, keep, run_dir, output, dry_run):
-    """Run a TaskRun or PipelineRun from FILE in local podman containers, with Tekton v1 semantics.
+        pipeline_file, stepaction_file, feature_flags, parallel, keep, run_dir, output, dry_run):
+    """Run the TaskRuns and PipelineRuns of FILE in local podman containers, with Tekton v1
+    semantics. FILE may hold several documents, as for `kubectl apply -f`: the Tasks, Pipelines,
+    StepActions, Secrets and ConfigMaps the runs use, and several runs (run in order).
 
     Exit code: 0 succeeded, 1 failed (or interrupted), 2 invalid input (nothing was started).
+    With several runs, the worst of them.
     """
+    import dataclasses
+
+    from interlock.run import documents
     from interlock.run import params as params_mod
-    from interlock.run.resolve import load_run
 
     to_json = output == "json"
 
@@ -173,33 +185,53 @@ def run(file, params, workspace, secret, configmap, network, image_map, timeout,
 
     try:
         options = _options(workspace, secret, configmap, network, image_map, timeout, keep,
-                           run_dir, dry_run, parallel, task_file, pipeline_file)
+                           run_dir, dry_run, parallel, task_file, pipeline_file, stepaction_file,
+                           feature_flags)
         overrides = params_mod.parse_cli(params)
-        doc = load_run(Path(file))
-        if doc["kind"] == "TaskRun":
-            from interlock.run.taskrun import run_taskrun
-            outcome = _in_thread(lambda cancel: run_taskrun(
-                doc, options=options, log=log, params_override=overrides, cancel=cancel,
-                where=str(file)))
-        else:
-            from interlock.run.pipelinerun import run_pipelinerun
-            outcome = _in_thread(lambda cancel: run_pipelinerun(
-                doc, options=options, log=log, parallel=parallel, cancel=cancel,
-                params_override=overrides))
+        runfile = documents.load(Path(file))
+        options = dataclasses.replace(options, resources=runfile.resources)
+        for note in runfile.notes:
+            click.echo(f"note: {note}", err=True)
+        # every run is checked before any starts: a file with an invalid run runs nothing
+        if not dry_run:
+            check = dataclasses.replace(options, dry_run=True)
+            for doc, where in runfile.runs:
+                _run_one(doc, where, check, overrides, log=None, cancel=None)
     except InvalidRun as e:
         _invalid(str(e), to_json)
     except ValueError as e:  # PipelineRunInvalid and the like: invalid input, nothing ran
         _invalid(f"{file}: {e}", to_json)
-    assert isinstance(outcome, (TaskRunOutcome, PipelineRunOutcome))
+    outcomes = []
+    for doc, where in runfile.runs:
+        try:
+            outcomes.append(_in_thread(lambda cancel, doc=doc, where=where: _run_one(
+                doc, where, options, overrides, log=log, cancel=cancel)))
+        except (InvalidRun, ValueError) as e:  # found only once a run started (it names itself)
+            _invalid(str(e), to_json)
     if to_json:
-        click.echo(json.dumps(outcome.to_dict(), indent=2))
+        data = [o.to_dict() for o in outcomes]
+        click.echo(json.dumps(data[0] if len(data) == 1 else data, indent=2))
     elif dry_run:
-        click.echo(_plan_text(outcome))
+        click.echo("\n---\n".join(_plan_text(o) for o in outcomes))
     else:
-        click.echo(summary(outcome))
+        click.echo("\n\n".join(summary(o) for o in outcomes))
     if dry_run:
         sys.exit(EXIT_OK)
-    sys.exit(EXIT_OK if outcome.succeeded else EXIT_FAILED)
+    sys.exit(EXIT_OK if all(o.succeeded for o in outcomes) else EXIT_FAILED)
+
+
+def _run_one(doc: dict, where: str, options: RunOptions, overrides: dict, log, cancel):
+    if doc["kind"] == "TaskRun":
+        from interlock.run.taskrun import run_taskrun
+        return run_taskrun(doc, options=options, log=log, params_override=overrides,
+                           cancel=cancel, where=where)
+    from interlock.run.pipeline_spec import PipelineRunInvalid
+    from interlock.run.pipelinerun import run_pipelinerun
+    try:
+        return run_pipelinerun(doc, options=options, log=log, parallel=options.parallel,
+                               cancel=cancel, params_override=overrides)
+    except PipelineRunInvalid as e:
+        raise InvalidRun(where, str(e)) from None
 
 
 def _invalid(message: str, to_json: bool) -> None:

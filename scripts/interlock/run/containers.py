@@ -80,7 +80,9 @@ def run_args(plan: ContainerPlan, *, name: str, run_id: str, network: str,
     or come after `--`; env comes from `env_file` and, for values no env-file line can hold,
     from podman's environment (`environ`, passed to Popen)."""
     args = ["run", "--rm", "--pull=never", f"--name={name}", f"--label={LABEL}={run_id}",
-            f"--network={network}", f"--workdir={plan.workdir}"]
+            f"--network={network}", *([f"--workdir={plan.workdir}"] if plan.workdir else [])]
+    if plan.workdir_tmpfs:
+        args.append(f"--mount=type=tmpfs,destination={plan.workdir},tmpfs-mode=0755,exec")
     init = init_path()
     if init:
         args += ["--init", f"--init-path={init}"]
@@ -254,24 +256,41 @@ def remove_run(run_id: str) -> None:
     untrack(run_id)
 
 
-def image_users(images: list[str]) -> tuple[dict[str, str], list[str]]:
-    """({image: its configured user}, [images not present locally]); one podman call when all
-    are present."""
+def image_configs(images: list[str]) -> tuple[dict[str, dict], list[str]]:
+    """({image: its config (User, Entrypoint, Cmd, …)}, [images not present locally]); one
+    podman call when all are present."""
     unique = sorted(set(images))
     if not unique:
         return {}, []
-    proc = podman.podman("image", "inspect", "--format", "{{.Config.User}}", *unique, check=False)
+    proc = podman.podman("image", "inspect", "--format", "{{json .Config}}", *unique, check=False)
     lines = proc.stdout.splitlines()
     if proc.returncode == 0 and len(lines) == len(unique):
-        return dict(zip(unique, (line.strip() for line in lines))), []
-    users, missing = {}, []
+        return dict(zip(unique, (json.loads(line) or {} for line in lines))), []
+    configs, missing = {}, []
     for image in unique:
-        one = podman.podman("image", "inspect", "--format", "{{.Config.User}}", image, check=False)
+        one = podman.podman("image", "inspect", "--format", "{{json .Config}}", image, check=False)
         if one.returncode == 0:
-            users[image] = one.stdout.strip()
+            configs[image] = json.loads(one.stdout.strip() or "{}") or {}
         else:
             missing.append(image)
-    return users, missing
+    return configs, missing
+
+
+def start_pause(name: str, run_id: str, image: str, network: str) -> None:
+    """A container that only holds a network namespace for the others (the pod sandbox's
+    pause): catatonit in pause mode, mounted read-only into a local image of the run."""
+    init = init_path()
+    if init is None:
+        raise podman.PodmanError("sidecars need catatonit (Debian package catatonit) to hold "
+                                 "the pod's network namespace")
+    proc = podman.podman("run", "-d", "--rm", "--pull=never", f"--name={name}",
+                         f"--label={LABEL}={run_id}", f"--network={network}",
+                         f"--volume={Path(init).resolve()}:/.interlock-pause:ro",
+                         '--entrypoint=["/.interlock-pause","-P"]', "--", image, check=False)
+    if proc.returncode != 0:
+        err = (proc.stderr or "").strip().splitlines()
+        raise podman.PodmanError(f"the pod's network holder did not start: "
+                                 f"{err[-1] if err else proc.returncode}")
 
 
 def non_root_problem(image_user: str, run_as: str | None) -> str | None:

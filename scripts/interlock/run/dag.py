@@ -32,6 +32,9 @@ class Graph:
 def task_references(pipeline_task: Mapping) -> set[str]:
     """Names of pipeline tasks whose results this task reads (`$(tasks.X.results…)`)."""
     fields = {k: pipeline_task.get(k) for k in ("params", "matrix", "when", "workspaces")}
+    if isinstance(pipeline_task.get("taskSpec"), dict):  # PipelineTaskResultRefs: steps too
+        spec = pipeline_task["taskSpec"]
+        fields["taskSpec"] = {k: spec.get(k) for k in ("steps", "sidecars")}
     out = set()
     for ref in references(fields):
         m = _TASK_REF.match(ref)

@@ -15,5 +15,6 @@ class Unsupported(InvalidRun):
     """A Tekton feature this runner does not implement: refused, never silently ignored."""
 
     def __init__(self, where: str, feature: str):
-        super().__init__(where, f"{feature} is not supported by `interlock run` "
-                                "(see scripts/interlock/run/README.md, 'Not supported')")
+        self.feature = feature
+        super().__init__(where, f"not supported locally: {feature} (see "
+                                "scripts/interlock/run/README.md, 'Not supported')")

@@ -18,7 +18,7 @@ import os
 import secrets
 import stat
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -38,6 +38,14 @@ class Under:
     @property
     def path(self) -> Path:
         return self.root.joinpath(*_parts(self.rel))
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """A file the runner writes when a run starts (a Secret or ConfigMap key of a volume)."""
+    place: Under
+    content: bytes = field(repr=False)
+    mode: int = 0o644
 
 
 def inside(path: Path, roots: Path | tuple[Path, ...]) -> Path:
@@ -117,6 +125,13 @@ def open_write(place: Under, *, append: bool = False, dir_mode: int = 0o777):
 def write_text(place: Under, text: str) -> None:
     with open_write(place) as f:
         f.write(text.encode("utf-8"))
+
+
+def write_new(new: NewFile) -> None:
+    """Write a planned file (parents 0755) with its mode, never through a symlink."""
+    with open_write(new.place, dir_mode=0o755) as f:
+        f.write(new.content)
+        os.fchmod(f.fileno(), new.mode)
 
 
 def read_bounded(place: Under, limit: int) -> bytes | None:

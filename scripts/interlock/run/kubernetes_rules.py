@@ -5,7 +5,7 @@ so the runner refuses it too (InvalidRun naming the field), before anything is c
 Sources: k8s.io/apimachinery/pkg/util/validation (IsDNS1123Label, IsDNS1123Subdomain,
 IsEnvVarName, IsConfigMapKey), k8s.io/kubernetes/pkg/apis/core/validation
 (validateLocalDescendingPath for subPath), tektoncd/pipeline pkg/apis/validate/metadata.go
-(resource names: no '.', at most 63 characters) and the result name format of
+(resource names) and the result name format of
 pkg/apis/pipeline/v1/result_validation.go.
 """
 from __future__ import annotations
@@ -50,9 +50,9 @@ def dns_subdomain(value: object, where: str, what: str = "name") -> str:
 
 
 def resource_name(value: object, where: str) -> str:
-    """A TaskRun's or PipelineRun's metadata.name: a DNS subdomain that Tekton also keeps to 63
-    characters without '.', so a DNS label."""
-    return dns_label(value, where, "metadata.name")
+    """A TaskRun's or PipelineRun's metadata.name: a DNS subdomain (Kubernetes' rule for object
+    names; Tekton v1.x no longer refuses the dots of one)."""
+    return dns_subdomain(value, where, "metadata.name")
 
 
 def is_env_name(value: str) -> bool:

@@ -63,9 +63,11 @@ def _text(v: object) -> str:
     return str(v)
 
 
-def coerce(value: object, ptype: str, where: str) -> ParamValue:
-    """A given value (YAML or a raw CLI string) as a value of `ptype`, or InvalidRun."""
-    if ptype in ("array", "object") and isinstance(value, str):
+def coerce(value: object, ptype: str, where: str, json_text: bool = False) -> ParamValue:
+    """A given value as a value of `ptype`, or InvalidRun. `json_text`: a raw `-p` string, whose
+    array or object is written as JSON; in YAML a string is a string (Tekton refuses a JSON
+    string given to an array param: the types differ)."""
+    if ptype in ("array", "object") and isinstance(value, str) and json_text:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as e:
@@ -102,12 +104,14 @@ def _infer(value: object) -> str:
 
 def resolve(declared: object, values: Mapping[str, object], *, where: str,
             given_where: str, propagate: bool = False,
-            strict_names: bool = False) -> dict[str, ParamValue]:
+            strict_names: bool = False, cli: set[str] | frozenset[str] = frozenset()
+            ) -> dict[str, ParamValue]:
     """The value of every param: given, else default; checked against type, enum and keys.
 
     `where` names the declarations (file: spec.params), `given_where` the values. `propagate`
     (embedded specs) keeps given params that are not declared, as Tekton's propagated params.
     `strict_names` rejects undeclared given names (the `-p` options of a referenced Task).
+    `cli` names the values that are raw `-p` strings (JSON for arrays and objects).
     """
     if declared is None:
         declared = []
@@ -127,7 +131,7 @@ def resolve(declared: object, values: Mapping[str, object], *, where: str,
         if ptype not in TYPES:
             raise InvalidRun(f"{here}.type", f"{ptype!r} is not one of {', '.join(TYPES)}")
         if name in values:
-            value = coerce(values[name], ptype, f"{given_where}: param {name!r}")
+            value = coerce(values[name], ptype, f"{given_where}: param {name!r}", name in cli)
         elif "default" in decl:
             value = coerce(decl["default"], ptype, f"{here}.default")
         else:
@@ -150,8 +154,13 @@ def resolve(declared: object, values: Mapping[str, object], *, where: str,
                                       f"(declared: {', '.join(sorted(names)) or 'none'})")
     if propagate:
         for n in extra:
-            out[n] = coerce(values[n], _infer(values[n]), f"{given_where}: param {n!r}")
+            out[n] = coerce(values[n], _infer(values[n]) if n in cli else _kind(values[n]),
+                            f"{given_where}: param {n!r}", n in cli)
     return out
+
+
+def _kind(value: object) -> str:
+    return "array" if isinstance(value, list) else "object" if isinstance(value, dict) else "string"
 
 
 def _check_object(decl: Mapping[str, object], value: dict[str, str], name: str, here: str,
@@ -170,6 +179,10 @@ def _check_object(decl: Mapping[str, object], value: dict[str, str], name: str, 
     if missing:
         raise InvalidRun(given_where, f"object param {name!r} is missing key(s) "
                                       f"{', '.join(missing)} declared at {here}.properties")
+    extra = [k for k in value if props and k not in props]
+    if extra:  # Tekton: keys an object param does not declare in `properties` are refused
+        raise InvalidRun(given_where, f"object param {name!r} has key(s) {', '.join(extra)} "
+                                      f"not declared in {here}.properties")
     return value
 
 

@@ -7,21 +7,27 @@ fields it does not know are refused, never ignored.
 """
 from __future__ import annotations
 
+import copy
 import uuid
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 from interlock.run import dag, matrix as matrix_mod, timeouts as timeouts_mod, when as when_mod
-from interlock.run import kubernetes_rules as rules
+from interlock.run import feature_flags as flags, kubernetes_rules as rules
+from interlock.run.errors import InvalidRun
 from interlock.run.options import RunOptions
-from interlock.run.variables import InvalidReference, UndeclaredReference, lookup, references
+from interlock.run.variables import (InvalidReference, UndeclaredReference, checked, lookup,
+                                     references)
 
 _SPEC_FIELDS = {"pipelineRef", "pipelineSpec", "params", "workspaces", "timeouts",
-                "taskRunTemplate", "status"}
+                "taskRunTemplate", "taskRunSpecs", "status"}
 _PIPELINE_FIELDS = {"tasks", "finally", "params", "workspaces", "results", "description",
                     "displayName"}
 _TASK_FIELDS = {"name", "displayName", "description", "taskRef", "taskSpec", "params", "workspaces",
-                "runAfter", "when", "retries", "timeout", "matrix"}
+                "runAfter", "when", "retries", "timeout", "matrix", "onError"}
+# taskRunSpecs fields with an effect here (the others only matter to a scheduler)
+_RUNSPEC_FIELDS = {"pipelineTaskName", "podTemplate", "timeout", "serviceAccountName", "metadata",
+                   "computeResources", "stepSpecs", "sidecarSpecs"}
 _TEMPLATE_FIELDS = {"podTemplate", "serviceAccountName"}
 
 
@@ -41,6 +47,7 @@ class PipelineRunSpec:
     workspaces: dict[str, dict | None]  # pipeline workspace -> binding (None: optional, unbound)
     timeouts: timeouts_mod.Timeouts
     template: dict                   # taskRunTemplate, copied to every TaskRun
+    run_specs: dict[str, dict]       # taskRunSpecs by pipelineTaskName
     graph: dag.Graph
 
     @property
@@ -94,10 +101,18 @@ def load(pr: object, options: RunOptions, params_override: Mapping[str, Any]) ->
         raise PipelineRunInvalid("spec: required, a mapping")
     _refuse_unknown(spec, _SPEC_FIELDS, "spec")
     if spec.get("status"):
-        raise PipelineRunInvalid(f"spec.status: {spec['status']!r}: pending or cancelled "
-                                 "PipelineRuns are not supported")
+        raise PipelineRunInvalid(f"spec.status: {spec['status']!r}: not supported locally: "
+                                 "pending or cancelled PipelineRuns")
     pipeline_name, pspec, where = _pipeline(spec, name, options)
     _refuse_unknown(pspec, _PIPELINE_FIELDS, where)
+    pspec = copy.deepcopy(pspec)
+    try:
+        flags.check_pipeline(pspec, options.feature_flags, where)
+    except InvalidRun as e:
+        raise PipelineRunInvalid(str(e)) from None
+    if "pipelineSpec" in spec:
+        _propagate_run_workspaces(pspec, spec.get("workspaces") or [])
+    _propagate_task_workspaces(pspec)
     template = spec.get("taskRunTemplate") or {}
     if not isinstance(template, dict) or set(template) - _TEMPLATE_FIELDS:
         raise PipelineRunInvalid("spec.taskRunTemplate: only podTemplate and serviceAccountName "
@@ -121,6 +136,8 @@ def load(pr: object, options: RunOptions, params_override: Mapping[str, Any]) ->
         name=name, uid=meta.get("uid") or str(uuid.uuid4()),
         namespace=meta.get("namespace") or "default", pipeline_name=pipeline_name, where=where,
         spec=pspec, template=template, timeouts=timeouts, graph=graph,
+        run_specs=_run_specs(spec.get("taskRunSpecs"), {t.get("name") for t in tasks + final
+                                                        if isinstance(t, dict)}),
         params=_params(pspec.get("params") or [], spec.get("params") or [], params_override,
                        where, embedded="pipelineSpec" in spec),
         workspaces=_workspace_bindings(pspec.get("workspaces") or [],
@@ -128,16 +145,58 @@ def load(pr: object, options: RunOptions, params_override: Mapping[str, Any]) ->
     for section, items in (("tasks", tasks), ("finally", final)):
         for i, t in enumerate(items):
             _check_task(run, t, f"{where}.{section}[{i}]", final=section == "finally")
-    _check_results(pspec.get("results") or [], set(graph.order) | set(run.final_names),
+    _check_results(pspec.get("results") or [], set(graph.order), set(run.final_names),
                    f"{where}.results")
     return run
+
+
+def _propagate_run_workspaces(pspec: dict, bindings: list) -> None:
+    """A workspace the PipelineRun binds that its embedded pipelineSpec does not declare is
+    declared for it (pipelinerun.go propagateWorkspaces)."""
+    declared = {w.get("name") for w in pspec.get("workspaces") or [] if isinstance(w, dict)}
+    for b in bindings:
+        if isinstance(b, dict) and b.get("name") and b["name"] not in declared:
+            pspec.setdefault("workspaces", []).append({"name": b["name"]})
+
+
+def _propagate_task_workspaces(pspec: dict) -> None:
+    """A pipeline workspace that an embedded taskSpec uses (`$(workspaces.w…)`) without the
+    pipeline task mapping it is mapped under its own name (pipelinerun.go propagateWorkspaces)."""
+    declared = {w.get("name") for w in pspec.get("workspaces") or [] if isinstance(w, dict)}
+    for t in [*(pspec.get("tasks") or []), *(pspec.get("finally") or [])]:
+        if not isinstance(t, dict) or not isinstance(t.get("taskSpec"), dict):
+            continue
+        mapped = {w.get("name") for w in t.get("workspaces") or [] if isinstance(w, dict)}
+        own = {w.get("name") for w in t["taskSpec"].get("workspaces") or [] if isinstance(w, dict)}
+        used = {r.split(".")[1] for r in references(t["taskSpec"]) if r.startswith("workspaces.")}
+        for name in sorted((used & declared) - mapped - own):
+            t.setdefault("workspaces", []).append({"name": name, "workspace": name})
+
+
+def _run_specs(given: object, names: set) -> dict[str, dict]:
+    """spec.taskRunSpecs by pipeline task: podTemplate and timeout apply; serviceAccountName,
+    metadata, computeResources and step/sidecar specs only matter to a cluster."""
+    out: dict[str, dict] = {}
+    for i, r in enumerate(given or []):
+        at = f"spec.taskRunSpecs[{i}]"
+        if not isinstance(r, dict) or r.get("pipelineTaskName") not in names:
+            raise PipelineRunInvalid(f"{at}.pipelineTaskName: {r.get('pipelineTaskName') if isinstance(r, dict) else r!r} "
+                                     "is not a task of the pipeline")
+        _refuse_unknown(r, _RUNSPEC_FIELDS, at)
+        if "timeout" in r:
+            try:
+                timeouts_mod.parse(r["timeout"], f"{at}.timeout")
+            except timeouts_mod.TimeoutInvalid as e:
+                raise PipelineRunInvalid(str(e)) from None
+        out[r["pipelineTaskName"]] = r
+    return out
 
 
 def _refuse_unknown(obj: Mapping, known: set[str], where: str) -> None:
     unknown = set(obj) - known
     if unknown:
-        raise PipelineRunInvalid(f"{where}: field(s) {', '.join(sorted(unknown))} are not "
-                                 "supported by interlock run")
+        raise PipelineRunInvalid(f"{where}: not supported locally: field(s) "
+                                 f"{', '.join(sorted(unknown))}")
 
 
 def _pipeline(spec: dict, run_name: str, options: RunOptions) -> tuple[str, dict, str]:
@@ -165,10 +224,19 @@ def _check_task(run: PipelineRunSpec, t: dict, at: str, final: bool) -> None:
     if ("taskRef" in t) == ("taskSpec" in t):
         raise PipelineRunInvalid(f"{at} ({t['name']}): needs exactly one of taskRef, taskSpec")
     if isinstance(t.get("taskSpec"), dict) and t["taskSpec"].get("apiVersion"):
-        raise PipelineRunInvalid(f"{at}.taskSpec: custom tasks are not supported")
+        raise PipelineRunInvalid(f"{at}.taskSpec: not supported locally: custom tasks")
     retries = t.get("retries", 0)
     if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
         raise PipelineRunInvalid(f"{at}.retries: {retries!r} must be a non-negative integer")
+    on_error = t.get("onError")
+    if on_error is not None and not str(on_error).startswith("$(params."):
+        # pipeline_validation.go ValidateOnError
+        if on_error not in ("continue", "stopAndFail"):
+            raise PipelineRunInvalid(f"{at}.onError: {on_error!r}: PipelineTask OnError must be "
+                                     'either "continue" or "stopAndFail"')
+        if on_error == "continue" and retries > 0:
+            raise PipelineRunInvalid(f"{at}.onError: PipelineTask OnError cannot be set to "
+                                     '"continue" when Retries is greater than 0')
     try:
         if "timeout" in t:
             timeouts_mod.parse(t["timeout"], f"{at}.timeout")
@@ -182,11 +250,18 @@ def _check_task(run: PipelineRunSpec, t: dict, at: str, final: bool) -> None:
             raise PipelineRunInvalid(f"{at}.workspaces[{j}].workspace: {target!r} is not a "
                                      "workspace of the pipeline")
     # pipeline-level references must be declared; task results are checked against the Tasks
-    fields = {k: t.get(k) for k in ("params", "matrix", "when", "workspaces")}
+    fields = {k: t.get(k) for k in ("params", "when", "workspaces")}
+    matrix = t.get("matrix") if isinstance(t.get("matrix"), dict) else {}
+    # a matrix `include` entry's name is a label (left as written, like displayName)
+    fields["matrix"] = {**matrix, "include": [{k: v for k, v in i.items() if k != "name"}
+                                             for i in matrix.get("include") or []
+                                             if isinstance(i, dict)]}
     variables = run.base_variables(t)
     for ref in sorted(references(fields)):
+        if not checked(ref) or ref.startswith(("context.task.", "context.taskRun.")):
+            continue  # unknown context is left as written; a TaskRun's own context, there
         if ref.startswith("tasks."):
-            if not final and (ref == "tasks.status" or ref.endswith(".status")):
+            if not final and (ref == "tasks.status" or ref.endswith((".status", ".reason"))):
                 raise PipelineRunInvalid(f"{at} ({t['name']}): $({ref}) is only available in "
                                          "finally tasks")
             continue
@@ -196,15 +271,29 @@ def _check_task(run: PipelineRunSpec, t: dict, at: str, final: bool) -> None:
             raise PipelineRunInvalid(f"{at} ({t['name']}): {e}") from None
 
 
-def _check_results(results: list, task_names: set[str], at: str) -> None:
+def _check_results(results: list, dag: set[str], final: set[str], at: str) -> None:
+    """Pipeline results as Tekton's webhook checks them (pipeline_validation.go
+    validatePipelineResults, taskContainsResult): only result references, `$(tasks.<t>…)` of a
+    DAG task or `$(finally.<t>…)` of a finally task; in a string, nothing before the first one."""
     for i, r in enumerate(results):
+        here = f"{at}[{i}]"
         if not isinstance(r, dict) or not isinstance(r.get("name"), str) or "value" not in r:
-            raise PipelineRunInvalid(f"{at}[{i}]: needs name and value")
-        for ref in references(r["value"]):
-            task = ref.split(".")[1] if ref.startswith("tasks.") else None
-            if task not in task_names:
-                raise PipelineRunInvalid(f"{at}[{i}] ({r['name']}): $({ref}) must name a task "
-                                         "result of this pipeline")
+            raise PipelineRunInvalid(f"{here}: needs name and value")
+        refs = sorted(references(r["value"]))
+        if not refs:
+            raise PipelineRunInvalid(f"{here} ({r['name']}): expected pipeline results to be task "
+                                     "result expressions but no expressions were found")
+        if isinstance(r["value"], str) and r["value"].split("$", 1)[0] != "":
+            raise PipelineRunInvalid(f"{here} ({r['name']}): {r['value']!r}: referencing a "
+                                     "nonexistent task (a result value starts with $(...))")
+        for ref in refs:
+            head, _, rest = ref.partition(".")
+            task = rest.split(".", 1)[0]
+            section = dag if head == "tasks" else final if head == "finally" else None
+            if section is None or ".results." not in ref or task not in section:
+                raise PipelineRunInvalid(f"{here} ({r['name']}): $({ref}): referencing a "
+                                         "nonexistent task (use $(tasks.<task>.results.<r>) of a "
+                                         "task, $(finally.<task>.results.<r>) of a finally task)")
 
 
 def _params(declared: list, given: list, override: Mapping[str, Any], where: str,
@@ -220,6 +309,7 @@ def _params(declared: list, given: list, override: Mapping[str, Any], where: str
                                  f"(declared: {', '.join(sorted(map(str, names))) or 'none'})")
     values.update(override)
     return params_mod.resolve(declared, values, where=f"{where}.params", given_where="spec.params",
+                              cli=set(override),
                               propagate=embedded)
 
 

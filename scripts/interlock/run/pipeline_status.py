@@ -43,6 +43,7 @@ class TaskState:
     timed_out: bool = False          # cancelled by a pipeline/tasks/finally timeout
     results: dict[str, Any] = field(default_factory=dict)
     task_spec: dict | None = None    # the resolved Task spec
+    on_error: str = "stopAndFail"    # the pipeline task's onError, substituted when it starts
 
     @property
     def name(self) -> str:
@@ -57,6 +58,11 @@ class TaskState:
         return self.state == "done" and not self.succeeded
 
     @property
+    def ignored(self) -> bool:
+        """Failed, with `onError: continue`: the run goes on and does not fail for it."""
+        return self.failed and self.on_error == "continue"
+
+    @property
     def cancelled(self) -> bool:
         """Cancelled (Ctrl-C) rather than failed; a timeout's cancel counts as a failure."""
         unsucceeded = [o for o in self.outcomes if o is not None and not o.succeeded]
@@ -67,11 +73,18 @@ class TaskState:
         """`$(tasks.<name>.status)`."""
         return SUCCEEDED if self.succeeded else FAILED if self.failed else STATUS_NONE
 
+    def task_reason(self) -> str:
+        """`$(tasks.<name>.reason)`: its TaskRun's condition reason (a failed one's, when one of
+        several failed); empty for a task that did not run."""
+        done = [o for o in self.outcomes if o is not None]
+        failed = [o for o in done if not o.succeeded]
+        return (failed or done)[-1].reason if done else ""
+
 
 def aggregate_status(dag_states: Iterable[TaskState]) -> str:
     """`$(tasks.status)`: Failed if any task failed, else Completed if any was skipped."""
     states = list(dag_states)
-    if any(s.failed for s in states):
+    if any(s.failed for s in states):  # an ignored failure too (GetPipelineTaskStatus)
         return FAILED
     if any(s.state == "skipped" for s in states):
         return COMPLETED
@@ -87,9 +100,11 @@ def skipped_tasks(states: Iterable[TaskState]) -> list[SkippedTask]:
 def condition(states: Iterable[TaskState], *, run_name: str, timed_out: bool, cancelled: bool,
               pipeline_timeout: str) -> tuple[str, str, str]:
     """(status, reason, message) of the PipelineRun's Succeeded condition once it is done."""
-    succeeded = failed = cancelled_n = skipped = timeout_skips = 0
+    succeeded = failed = cancelled_n = skipped = timeout_skips = ignored = 0
     for s in states:
-        if s.state == "skipped":
+        if s.ignored:
+            ignored += 1
+        elif s.state == "skipped":
             skipped += 1
             timeout_skips += s.skip_reason in TIMEOUT_SKIPS
         elif s.succeeded:
@@ -98,7 +113,10 @@ def condition(states: Iterable[TaskState], *, run_name: str, timed_out: bool, ca
             cancelled_n += 1
         elif s.state == "done":
             failed += 1
-    message = (f"Tasks Completed: {succeeded + failed + cancelled_n} (Failed: {failed}, "
+    # pipelinerunstate.go GetPipelineConditionStatus: ignored failures count as failed tasks
+    # in the message, but do not fail the run
+    failures = f"{failed + ignored} (Ignored: {ignored})" if ignored else f"{failed}"
+    message = (f"Tasks Completed: {succeeded + failed + cancelled_n + ignored} (Failed: {failures}, "
                f"Cancelled {cancelled_n}), Skipped: {skipped}")
     if timed_out:
         return (FALSE, PIPELINERUN_TIMEOUT,

@@ -26,23 +26,27 @@ CONTEXT_ANNOTATIONS = {
     "task.retry-count": "interlock.dev/retry-count",
 }
 
+TASKRUN_CONTEXT = {f"context.{k}": f"$(context.{k})" for k in (
+    "taskRun.name", "taskRun.namespace", "taskRun.uid", "task.name", "task.retry-count")}
 _INDEXED_RESULT = re.compile(r"^(tasks\.[^.\[]+\.results\.[^.\[]+)\[(\d+)\]$")
 
 
 def build(run: PipelineRunSpec, task: Mapping, variables: Mapping[str, Any]) -> list[dict]:
     """The TaskRun object(s) for a pipeline task. Raises UndeclaredReference/InvalidReference
     for a reference that does not resolve, MatrixInvalid for a matrix over the limit."""
+    # a TaskRun's own context is resolved by the TaskRun (after its params: apply.go)
+    variables = {**TASKRUN_CONTEXT, **variables}
     params = substitute(copy.deepcopy(task.get("params") or []), variables)
     combos: list[dict[str, str]] = [{}]
     if task.get("matrix"):
-        combos = matrix_mod.combinations(substitute(copy.deepcopy(task["matrix"]), variables))
+        combos = matrix_mod.combinations(substitute(unnamed(task["matrix"]), variables))
         if len(combos) > matrix_mod.MAX_COMBINATIONS:
             raise matrix_mod.MatrixInvalid(
                 f"{len(combos)} combinations exceed the limit of {matrix_mod.MAX_COMBINATIONS}"
                 " (Tekton's default-max-matrix-combinations-count)")
     spec: dict[str, Any] = {}
     if "taskSpec" in task:
-        spec["taskSpec"] = _propagate(task["taskSpec"], variables)
+        spec["taskSpec"] = _propagate(task["taskSpec"], variables, task.get("params"))
     else:
         spec["taskRef"] = substitute(copy.deepcopy(task["taskRef"]), variables)
     workspaces = _workspaces(run, task, variables)
@@ -51,6 +55,12 @@ def build(run: PipelineRunSpec, task: Mapping, variables: Mapping[str, Any]) -> 
     if "timeout" in task:
         spec["timeout"] = task["timeout"]
     spec.update(copy.deepcopy(run.template))
+    overrides = run.run_specs.get(task["name"]) or {}
+    if "timeout" in overrides:  # taskRunSpecs win over the pipeline task's own timeout
+        spec["timeout"] = overrides["timeout"]
+    if isinstance(overrides.get("podTemplate"), dict):  # field by field over taskRunTemplate's
+        spec["podTemplate"] = {**(spec.get("podTemplate") or {}),
+                               **copy.deepcopy(overrides["podTemplate"])}
     runs = []
     for i, combo in enumerate(combos):
         annotations = {CONTEXT_ANNOTATIONS["pipelineRun.name"]: run.name,
@@ -73,6 +83,15 @@ def build(run: PipelineRunSpec, task: Mapping, variables: Mapping[str, Any]) -> 
     return runs
 
 
+def unnamed(matrix: Mapping | None) -> dict:
+    """A copy of the matrix without its `include` names (labels, left as written)."""
+    out = copy.deepcopy(dict(matrix or {}))
+    if isinstance(out.get("include"), list):
+        out["include"] = [{k: v for k, v in i.items() if k != "name"} if isinstance(i, dict) else i
+                          for i in out["include"]]
+    return out
+
+
 def _workspaces(run: PipelineRunSpec, task: Mapping, variables: Mapping[str, Any]) -> list[dict]:
     """The pipeline's bindings under the task's workspace names, subPaths joined."""
     out = []
@@ -88,12 +107,24 @@ def _workspaces(run: PipelineRunSpec, task: Mapping, variables: Mapping[str, Any
     return out
 
 
-def _propagate(task_spec: dict, variables: Mapping[str, Any]) -> dict:
-    """Pipeline params and context reach an embedded taskSpec (Tekton's propagated params),
-    except names the taskSpec declares itself; the rest stays for the TaskRun runner."""
-    own = {f"params.{p.get('name')}" for p in task_spec.get("params") or []}
+def _propagate(task_spec: dict, variables: Mapping[str, Any], given: object) -> dict:
+    """Pipeline params, context and task results reach an embedded taskSpec (pipelinerun
+    resources/apply.go propagateParams and PropagateResults), except params the taskSpec
+    declares or the pipeline task gives itself (those win: they become the TaskRun's params);
+    the rest stays for the TaskRun runner."""
+    own = {f"params.{p.get('name')}" for p in task_spec.get("params") or [] if isinstance(p, dict)}
     visible = {k: v for k, v in variables.items()
-               if (k.startswith("params.") and k not in own) or k.startswith("context.pipeline")}
+               if (k.startswith("params.") and k not in own) or k.startswith("context.pipeline")
+               or (k.startswith("tasks.") and ".results." in k)}
+    for p in given or []:
+        name = f"params.{p.get('name')}" if isinstance(p, dict) else None
+        if name is None or name in own:
+            continue
+        visible.pop(name, None)  # the pipeline task's own value wins ...
+        if isinstance(p.get("value"), dict) and isinstance(variables.get(name), dict):
+            # ... key by key for an object: the run's keys it leaves out still reach the spec
+            visible.update({f"{name}.{k}": v for k, v in variables[name].items()
+                            if k not in p["value"]})
     return substitute(copy.deepcopy(task_spec), visible, strict=())
 
 
@@ -111,7 +142,7 @@ def placeholder_variables(run: PipelineRunSpec, task: Mapping, final: bool,
             kind = r.get("type") or "string"
             # as many items as the largest index the pipeline reads, so `[i]` resolves
             value: Any = ([f"<{ref}[{i}]>" for i in range(1 + largest.get(ref, 0))]
-                          if kind == "array" else _AnyKey(ref) if kind == "object"
+                          if kind == "array" else _AnyKey(ref, r.get("properties")) if kind == "object"
                           else f"<{ref}>")
             v[ref] = [value] if fanned and kind == "string" else value
             if fanned:
@@ -120,6 +151,7 @@ def placeholder_variables(run: PipelineRunSpec, task: Mapping, final: bool,
             v[f"tasks.{name}.matrix.length"] = f"<tasks.{name}.matrix.length>"
         if final:
             v[f"tasks.{name}.status"] = SUCCEEDED
+            v[f"tasks.{name}.reason"] = SUCCEEDED
     if final:
         v["tasks.status"] = SUCCEEDED
     return v
@@ -136,10 +168,12 @@ def _largest_index(spec: Mapping) -> dict[str, int]:
 
 
 class _AnyKey(dict):
-    """Placeholder of an object result: any key reads as a placeholder string."""
+    """Placeholder of an object result: its declared keys, and any other key, read as
+    placeholder strings (the whole object passes into an object param as its declared keys)."""
 
-    def __init__(self, ref: str):
-        super().__init__()
+    def __init__(self, ref: str, properties: object = None):
+        super().__init__({str(k): f"<{ref}.{k}>" for k in properties or {}}
+                         if isinstance(properties, dict) else {})
         self.ref = ref
 
     def __contains__(self, key: object) -> bool:

@@ -140,6 +140,7 @@ class _PipelineRun:
                     v[f"tasks.{s.name}.matrix.{r}.length"] = str(len(value))
             if final:
                 v[f"tasks.{s.name}.status"] = s.task_status()
+                v[f"tasks.{s.name}.reason"] = s.task_reason()
         if final:
             v["tasks.status"] = aggregate_status(self.states[n] for n in self.dag_names)
         return v
@@ -147,6 +148,8 @@ class _PipelineRun:
     def _missing_results(self, task: Mapping, variables: Mapping[str, Any]) -> list[str]:
         """Result references that resolve to nothing (a bad index is an error instead)."""
         fields = {k: task.get(k) for k in ("params", "matrix", "when")}
+        if isinstance(task.get("taskSpec"), dict):
+            fields["taskSpec"] = {k: task["taskSpec"].get(k) for k in ("steps", "sidecars")}
         missing = []
         for ref in sorted(references(fields)):
             if ref.startswith("tasks.") and (".results." in ref or ".matrix." in ref):
@@ -422,7 +425,8 @@ class _PipelineRun:
             return PIPELINE_TIMEOUT_SKIP
         if self.tasks_timed_out:
             return TASKS_TIMEOUT_SKIP
-        if matrix_mod.has_empty_array(substitute(s.spec.get("matrix"), variables)):
+        if matrix_mod.has_empty_array(substitute(pipeline_taskruns.unnamed(s.spec.get("matrix")),
+                                                variables)):
             return EMPTY_MATRIX_SKIP
         return None
 
@@ -437,7 +441,8 @@ class _PipelineRun:
             return PIPELINE_TIMEOUT_SKIP
         if self.finally_timed_out:
             return FINALLY_TIMEOUT_SKIP
-        if matrix_mod.has_empty_array(substitute(s.spec.get("matrix"), variables)):
+        if matrix_mod.has_empty_array(substitute(pipeline_taskruns.unnamed(s.spec.get("matrix")),
+                                                variables)):
             return EMPTY_MATRIX_SKIP
         return None
 
@@ -447,6 +452,7 @@ class _PipelineRun:
 
     def _launch(self, pool: cf.ThreadPoolExecutor, s: TaskState) -> None:
         variables = self._variables(s.spec, final=s.final)
+        s.on_error = str(substitute(s.spec.get("onError") or "stopAndFail", variables))
         runs = self._taskruns(s, variables)
         s.state = "running"
         s.outcomes = [None] * len(runs)
@@ -502,8 +508,9 @@ class _PipelineRun:
         elif per_run:
             s.results = dict(per_run[0])
         reasons = sorted({o.reason for o in s.outcomes if o is not None and not o.succeeded})
-        self._say(f"{name}: " + ("succeeded" if s.succeeded else f"failed ({', '.join(reasons)})"))
-        if s.failed and not s.final:
+        self._say(f"{name}: " + ("succeeded" if s.succeeded else f"failed ({', '.join(reasons)})"
+                                 + (", ignored (onError: continue)" if s.ignored else "")))
+        if s.failed and not s.final and not s.ignored:
             self.stopping = True
 
     def _say(self, message: str) -> None:
@@ -528,15 +535,17 @@ class _PipelineRun:
     def _pipeline_results(self) -> dict[str, Any]:
         """spec.results from task results; one whose task produced nothing is left out."""
         variables = self._variables({}, final=False)
-        for s in self.states.values():  # finally tasks may produce pipeline results too
+        for s in self.states.values():  # finally tasks' results are `$(finally.<t>.results.<r>)`
             if s.final:
-                variables.update({f"tasks.{s.name}.results.{r}": v for r, v in s.results.items()})
+                variables.update({f"finally.{s.name}.results.{r}": v for r, v in s.results.items()})
         out: dict[str, Any] = {}
         for r in self.run.spec.get("results") or []:
             try:
-                out[r["name"]] = substitute(copy.deepcopy(r["value"]), variables)
+                value = substitute(copy.deepcopy(r["value"]), variables)
             except (UndeclaredReference, InvalidReference):
                 continue
+            if not references(value):  # a finally result that was never produced stays out
+                out[r["name"]] = value
         return out
 
 

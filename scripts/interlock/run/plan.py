@@ -6,24 +6,26 @@ that bad input never starts a container.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
+import secrets as random
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from interlock.run import kubernetes_rules as rules
-from interlock.run import params as params_mod, results as results_mod, standins
+from interlock.run import feature_flags as flags, kubernetes_rules as rules
+from interlock.run import params as params_mod, results as results_mod, standins, step_refs
 from interlock.run import workspaces as ws_mod
 from interlock.run.durations import format_duration, parse_duration
 from interlock.run.errors import InvalidRun, Unsupported
 from interlock.run.hostfs import Under
 from interlock.run.options import RunOptions
 from interlock.run.resolve import resolve_task
-from interlock.run.steps import (RESULTS, STEPS, ContainerPlan, merge_template, plan_container,
-                                 plan_volumes, step_names)
+from interlock.run.steps import (RESULTS, RUN, STEPS, ContainerPlan, Mount, merge_template,
+                                 plan_container, plan_volumes, step_names)
 from interlock.run.variables import (KNOWN_PREFIXES, InvalidReference, UndeclaredReference,
-                                     lookup, references, substitute)
+                                     checked, lookup, references, substitute)
 
 DEFAULT_TIMEOUT = 3600.0  # Tekton's default-timeout-minutes: 60
 PIPELINE_TASK = "interlock.pipelineTask"
@@ -37,11 +39,11 @@ CONTEXT_ANNOTATIONS = {
 }
 
 TASK_FIELDS = {"params", "results", "workspaces", "steps", "sidecars", "stepTemplate", "volumes",
-               "description", "displayName"}
+               "description", "displayName", "metadata"}
 TASKRUN_FIELDS = {"params", "taskRef", "taskSpec", "workspaces", "timeout", "podTemplate",
-                  "serviceAccountName", "computeResources"}
+                  "serviceAccountName", "computeResources", "retries"}
 TASKRUN_UNSUPPORTED = {"debug": "TaskRun debug", "stepSpecs": "stepSpecs overrides",
-                       "sidecarSpecs": "sidecarSpecs overrides", "retries": "TaskRun retries",
+                       "sidecarSpecs": "sidecarSpecs overrides",
                        "status": "TaskRun status (pending/cancel)", "managedBy": "managedBy"}
 POD_FIELDS_IGNORED = {"nodeSelector", "tolerations", "affinity", "schedulerName",
                       "priorityClassName", "imagePullSecrets", "runtimeClassName",
@@ -66,9 +68,9 @@ class TaskRunPlan:
     variables: dict[str, object] = field(default_factory=dict)
     pipeline_task: str | None = None
     secret_values: set[str] = field(default_factory=set, repr=False)  # masked in logs
-    # folders to create when the run starts (planning creates nothing), each reached from its
-    # root without following symlinks
-    folders: list[Under] = field(default_factory=list)
+    # folders (Under) and files (NewFile: Secret/ConfigMap keys of volumes) to create when the
+    # run starts (planning creates nothing), each reached from its root without following symlinks
+    folders: list = field(default_factory=list)
 
     def describe(self) -> dict:
         def rel(d: dict) -> dict:
@@ -80,20 +82,28 @@ class TaskRunPlan:
 
 
 def run_name(taskrun: dict, where: str, pipeline: bool = False) -> str:
-    """metadata.name (or generateName), checked: it names the run folder. A pipeline's TaskRun
-    is named `<pipelinerun>-<pipelineTask>[-<index>]` from names checked already, and may be
-    longer than 63 characters (Tekton shortens it with a hash)."""
+    """metadata.name, checked: it names the run folder (see `named` for generateName). A
+    pipeline's TaskRun is named `<pipelinerun>-<pipelineTask>[-<index>]` from names checked
+    already."""
     meta = taskrun.get("metadata") or {}
     if not isinstance(meta, dict):
         raise InvalidRun(f"{where}: metadata", "must be a mapping")
     if meta.get("name"):
-        if pipeline and rules.DNS_LABEL.match(str(meta["name"])) and len(str(meta["name"])) < 250:
-            return str(meta["name"])
         return rules.resource_name(meta["name"], f"{where}: metadata.name")
     if meta.get("generateName"):
-        prefix = str(meta["generateName"]).rstrip("-")
-        return rules.resource_name(prefix, f"{where}: metadata.generateName") if prefix else "taskrun"
+        return rules.resource_name(str(meta["generateName"]).rstrip("-") or "x",
+                                   f"{where}: metadata.generateName")
     return "taskrun"
+
+
+def named(run: dict) -> dict:
+    """The run with the name the API server gives a `generateName` (the prefix and 5 random
+    characters), so that `$(context.taskRun.name)` and the run folder agree."""
+    meta = run.get("metadata")
+    if not isinstance(meta, dict) or meta.get("name") or not meta.get("generateName"):
+        return run
+    suffix = "".join(random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5))
+    return {**run, "metadata": {**meta, "name": f"{meta['generateName']}{suffix}"}}
 
 
 def where_of(taskrun: dict, where: str | None) -> str:
@@ -114,7 +124,7 @@ def _pod(spec: dict, where: str) -> dict:
     pt = spec.get("podTemplate") or {}
     if not isinstance(pt, dict):
         raise InvalidRun(f"{where}: spec.podTemplate", "must be a mapping")
-    out: dict = {"env": {}, "securityContext": {}}
+    out: dict = {"env": {}, "securityContext": {}, "volumes": []}
     for key, value in pt.items():
         if key == "env":
             for i, e in enumerate(value or []):
@@ -125,6 +135,8 @@ def _pod(spec: dict, where: str) -> dict:
                     raise Unsupported(f"{here}.valueFrom", "podTemplate env valueFrom")
                 name = rules.env_name(e.get("name"), f"{here}.name")
                 out["env"][name] = "" if e.get("value") is None else str(e["value"])
+        elif key == "volumes":
+            out["volumes"] = value or []
         elif key == "securityContext":
             if not isinstance(value or {}, dict):
                 raise InvalidRun(f"{where}: spec.podTemplate.securityContext", "must be a mapping")
@@ -140,6 +152,8 @@ def _validate_refs(value: object, variables: Mapping[str, object], earlier: Mapp
     """Every reference must name something declared; step results only of earlier steps."""
     for ref in sorted(references(value)):
         head = ref.split(".", 1)[0].split("[", 1)[0]
+        if not checked(ref):
+            continue
         if head == "steps":
             parts = ref.split(".")
             if len(parts) >= 4 and parts[2] == "results":
@@ -186,6 +200,9 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
     if not isinstance(spec, dict):
         raise InvalidRun(f"{where}: spec", "missing or not a mapping")
     _check_keys(spec, TASKRUN_FIELDS, TASKRUN_UNSUPPORTED, f"{where}: spec")
+    retries = spec.get("retries", 0)
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+        raise InvalidRun(f"{where}: spec.retries", f"{retries!r} must be a non-negative integer")
     context = {**pipeline_context(taskrun), **(context or {})}
     name = run_name(taskrun, where, pipeline=PIPELINE_TASK in context)
     if PIPELINE_TASK in context:
@@ -193,10 +210,13 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
         # the command line's -w (pipeline workspace names) or --task
         options = dataclasses.replace(options, workspaces={}, task_file=None)
     resolved = resolve_task(taskrun, options, where)
-    tspec = resolved.spec
+    tspec = copy.deepcopy(resolved.spec)
     swhere = f"{resolved.source}: spec" if resolved.source != "embedded" else f"{where}: spec.taskSpec"
     _check_keys(tspec, TASK_FIELDS, {}, swhere)
     embedded = resolved.source == "embedded"
+    if embedded:
+        _propagate_workspaces(tspec, spec.get("workspaces"))
+    flags.check_task(tspec, options.feature_flags, swhere)
 
     given = params_mod.given(spec.get("params"), f"{where}: spec.params")
     override = dict(params_override or {})
@@ -212,17 +232,20 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
                                    f"{resolved.name} (declared: {', '.join(sorted(declared_names)) or 'none'})")
     given.update(override)
     values = params_mod.resolve(tspec.get("params"), given, where=f"{swhere}.params",
-                                given_where=f"{where}: spec.params", propagate=embedded)
+                                given_where=f"{where}: spec.params", propagate=embedded,
+                                cli=set(override))
 
     steps = tspec.get("steps")
     if not isinstance(steps, list) or not steps:
         raise InvalidRun(f"{swhere}.steps", "a Task needs at least one step")
+    steps = step_refs.expand(steps, options, params_mod.variables(values), f"{swhere}.steps")
+    tspec["steps"] = steps
     names = step_names(steps, f"{swhere}.steps")
     sidecars = tspec.get("sidecars") or []
     sidecar_names = step_names(sidecars, f"{swhere}.sidecars")
     isolated = {str(u.get("name")) for c in [*steps, *sidecars] for u in c.get("workspaces") or []}
 
-    folders: list[Under] = []
+    folders: list = []
     workspaces = ws_mod.resolve(tspec.get("workspaces"), spec.get("workspaces"), options,
                                 run_folder, isolated, f"{swhere}.workspaces",
                                 f"{where}: spec.workspaces", folders)
@@ -242,64 +265,85 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
     label = str(pipeline_task or name)
     uid = str(ctx.get("context.taskRun.uid") or meta.get("uid") or uuid.uuid4())
     namespace = str(meta.get("namespace") or "default")
+    # an embedded spec is named after its TaskRun (taskspec.go GetTaskData: the TaskRun's meta)
+    task_name = name if embedded else resolved.name
     variables: dict[str, object] = {
         **params_mod.variables(values),
         "context.taskRun.name": name, "context.taskRun.namespace": namespace,
-        "context.taskRun.uid": uid, "context.task.name": resolved.name,
+        "context.taskRun.uid": uid, "context.task.name": task_name,
         "context.task.retry-count": "0",
         **{f"results.{r['name']}.path": f"{RESULTS}/{r['name']}" for r in declared_results},
         **ws_mod.variables(workspaces),
     }
     step_results: dict[str, list[str]] = {}
-    for sname, s in zip(names, steps):
+    for i, (sname, s) in enumerate(zip(names, steps)):
+        # /tekton/steps/step-<name> and /tekton/steps/<index> link to /tekton/run/<index>/status
         variables[f"steps.step-{sname}.exitCode.path"] = f"{STEPS}/step-{sname}/exitCode"
-        step_results[sname] = [str(r.get("name")) for r in s.get("results") or []]
+        step_results[sname] = [str(r.get("name")) for r in s.get("results") or []
+                               if isinstance(r, dict)]
         for r in step_results[sname]:
             variables[f"steps.{sname}.results.{r}.path"] = f"{STEPS}/step-{sname}/results/{r}"
     variables.update(ctx)
+    # context is applied after params (taskrun/resources/apply.go: ApplyParameters, then
+    # ApplyContexts), so a param value may itself hold `$(context.task.retry-count)`
+    contexts = {k: v for k, v in variables.items() if k.startswith("context.")}
+    for k in [k for k in variables if k.startswith("params.")]:
+        variables[k] = substitute(variables[k], contexts, strict=())
 
     timeout = options.timeout
     if timeout is None:
         timeout = (parse_duration(spec["timeout"], f"{where}: spec.timeout")
                    if "timeout" in spec else DEFAULT_TIMEOUT)
     pod = _pod(spec, where)
-    # volume names and sources may use params (e.g. a configMap name given as a param)
-    _validate_refs(tspec.get("volumes"), variables, {}, f"{swhere}.volumes")
-    volumes = plan_volumes(substitute(tspec.get("volumes"), variables), options, run_folder,
-                           f"{swhere}.volumes", folders)
+    # workspaces are volumes too (a volumeMount may name `$(workspaces.w.volume)`), then the
+    # Task's volumes and the podTemplate's (pod.go Build appends them in this order)
+    volumes = {w.volume: Mount(w.host, "", w.readonly, w.root) for w in workspaces.values() if w.bound}
+    for field_name, source, vwhere in (("volumes", tspec, f"{swhere}.volumes"),
+                                       ("volumes", pod, f"{where}: spec.podTemplate.volumes")):
+        # volume names and sources may use params (e.g. a configMap name given as a param)
+        _validate_refs(source.get(field_name), variables, {}, vwhere)
+        plan_volumes(substitute(source.get(field_name), variables), options, run_folder,
+                     vwhere, folders, out=volumes)
     template = tspec.get("stepTemplate")
     if template is not None and not isinstance(template, dict):
         raise InvalidRun(f"{swhere}.stepTemplate", "must be a mapping")
+    run_dirs = [Under(run_folder, f"run/{i}") for i in range(len(steps))]
 
     def plan(c: dict, kind: str, cname: str, i: int, earlier: dict[str, list[str]]) -> ContainerPlan:
         here = f"{swhere}.{kind}s[{i}]"
         merged = merge_template(template, c) if kind == "step" else dict(c)
         own = {f"step.results.{r}.path": f"{STEPS}/step-{cname}/results/{r}"
                for r in step_results.get(cname, [])} if kind == "step" else {}
+        if kind == "step":  # where Tekton's entrypoint reads a step's artifacts (not reported here)
+            own["step.artifacts.path"] = f"{STEPS}/step-{cname}/artifacts/provenance.json"
         scope = {**variables, **own}
         _validate_refs(merged, scope, earlier, here)
         try:
             merged = substitute(merged, scope, strict=KNOWN_PREFIXES - {"steps"})
         except (InvalidReference, UndeclaredReference) as e:
             raise InvalidRun(here, str(e)) from None
-        p = plan_container(merged, kind, cname, i, options=options, run_dir=run_folder,
-                           workspaces=workspaces, volumes=volumes, pod=pod, where=here,
-                           folders=folders)
-        if kind == "step":
-            folders.append(Under(run_folder, f"steps/step-{cname}/results"))
-        return p
+        mounts = [Mount(d.path, f"{RUN}/{j}", readonly=j != i) for j, d in enumerate(run_dirs)] \
+            if kind == "step" else None
+        return plan_container(merged, kind, cname, i, options=options, run_dir=run_folder,
+                              workspaces=workspaces, volumes=volumes, pod=pod, where=here,
+                              folders=folders, run_mounts=mounts)
 
     sidecar_plans = [plan(c, "sidecar", n, i, {}) for i, (n, c) in enumerate(zip(sidecar_names, sidecars))]
     step_plans = []
     for i, (n, s) in enumerate(zip(names, steps)):
         step_plans.append(plan(s, "step", n, i, {k: step_results[k] for k in names[:i]}))
+        folders += [run_dirs[i], Under(run_dirs[i].path, "status/results"),
+                    Under(run_dirs[i].path, "status/artifacts")]
     for i, r in enumerate(declared_results):
         if "value" in r:
             _validate_refs(r["value"], variables, step_results, f"{swhere}.results[{i}].value")
     resolved_spec = substitute(tspec, variables, strict=frozenset())
     secret_values = {v for c in [*step_plans, *sidecar_plans] for v in c.secret_env.values()}
-    secret_values |= _secret_files(spec.get("workspaces"), tspec.get("volumes"), variables, options)
-    return TaskRunPlan(name=name, task=resolved.name, namespace=namespace, uid=uid, label=label,
+    for source in [*(spec.get("workspaces") or []), *(tspec.get("volumes") or []),
+                   *(pod.get("volumes") or [])]:
+        if isinstance(source, dict):
+            secret_values |= standins.secret_values(substitute(source, variables), options)
+    return TaskRunPlan(name=name, task=task_name, namespace=namespace, uid=uid, label=label,
                        run_dir=run_folder, steps=step_plans, sidecars=sidecar_plans,
                        results=declared_results, timeout=timeout, spec=resolved_spec,
                        step_result_names=step_results, variables=variables,
@@ -307,16 +351,11 @@ def plan_taskrun(taskrun: dict, *, options: RunOptions,
                        secret_values=secret_values, folders=folders)
 
 
-def _secret_files(bindings: object, volumes: object, variables: Mapping[str, object],
-                  options: RunOptions) -> set[str]:
-    """Values of the Secret stand-ins mounted as workspaces or volumes (masked in logs)."""
-    names = {str((b.get("secret") or {}).get("secretName")) for b in bindings or []
-             if isinstance(b, dict) and "secret" in b}
-    names |= {str(substitute((v.get("secret") or {}).get("secretName"), variables))
-              for v in volumes or [] if isinstance(v, dict) and "secret" in v}
-    values: set[str] = set()
-    for name in names:
-        folder = options.secrets.get(name)
-        if folder is not None and Path(folder).is_dir():
-            values |= set(standins.keys(Path(folder)).values())
-    return values
+def _propagate_workspaces(tspec: dict, bindings: object) -> None:
+    """A workspace the TaskRun binds and its embedded spec uses without declaring it is
+    declared for it (pkg/reconciler/taskrun/taskrun.go propagateWorkspaces)."""
+    declared = {str(w.get("name")) for w in tspec.get("workspaces") or [] if isinstance(w, dict)}
+    used = {r.split(".")[1] for r in references(tspec) if r.startswith("workspaces.")}
+    for b in bindings or []:
+        if isinstance(b, dict) and b.get("name") in used - declared:
+            tspec.setdefault("workspaces", []).append({"name": str(b["name"])})

@@ -1,12 +1,15 @@
-"""Find the Task or Pipeline a run refers to: embedded spec, `--task/--pipeline FILE`, or a
-`taskRef`/`pipelineRef` resolved from this catalog's tasks/ and pipelines/ folders.
+"""Find the Task, Pipeline or StepAction a run refers to: embedded spec, a document of the run
+file itself, `--task/--pipeline/--stepaction FILE`, or a ref resolved from this catalog's tasks/,
+pipelines/ and stepactions/ folders.
 
-Resolvers understood (all answered from the local catalog, nothing is fetched):
-- `taskRef: {name: x}` (kind Task) and `resolver: cluster` (param `name`): highest version of x;
+A ref by name (no resolver, or `resolver: cluster`) looks in the run file first, as resources
+that `kubectl apply -f` created together; then the `--task`/`--pipeline`/`--stepaction` file;
+then the catalog. Resolvers understood (all answered locally, nothing is fetched):
+- `name: x` and `resolver: cluster` (param `name`): highest catalog version of x;
 - `resolver: hub` (params `name`, `version`, `kind`): that version of x;
 - `resolver: git` (param `pathInRepo`): that file of this repository;
 - `resolver: bundles` (param `name`): highest version of x (the bundle itself is not pulled).
-Any other resolver, custom tasks (`apiVersion` on the ref) and StepActions are refused.
+Any other resolver and custom tasks (`apiVersion` on the ref) are refused.
 """
 from __future__ import annotations
 
@@ -18,15 +21,22 @@ from interlock.run import structure
 from interlock.run.errors import InvalidRun, Unsupported
 from interlock.run.options import RunOptions
 
+# kind -> (catalog folder, same-file table of Resources, option with a file for any ref)
+KINDS = {"Task": ("tasks", "tasks", "task_file"),
+         "Pipeline": ("pipelines", "pipelines", "pipeline_file"),
+         "StepAction": ("stepactions", "stepactions", "stepaction_file")}
+API_VERSIONS = {"StepAction": ("tekton.dev/v1beta1", "tekton.dev/v1alpha1")}
+
+
 @dataclass
 class Resolved:
-    name: str          # the Task/Pipeline name (context.task.name)
+    name: str          # the Task/Pipeline/StepAction name (context.task.name)
     spec: dict         # its spec
     source: str        # where it came from, for messages: a file path or "embedded"
 
 
 def load_run(path: Path) -> dict:
-    """A TaskRun/PipelineRun file, or InvalidRun naming the file."""
+    """The one TaskRun/PipelineRun of a file, or InvalidRun naming the file."""
     return structure.load(Path(path), ("TaskRun", "PipelineRun"), str(path))
 
 
@@ -39,24 +49,35 @@ def _ref_params(ref: dict, where: str) -> dict[str, str]:
     return out
 
 
+def _catalog_stepaction(name: str, version: str | None) -> Path | None:
+    found = [d for d in sorted((paths.ROOT / "stepactions" / name).glob("*/"))
+             if (d / f"{name}.yaml").is_file() and (version is None or d.name == version)]
+    found.sort(key=lambda d: catalog.version_key(d.name))
+    return found[-1] / f"{name}.yaml" if found else None
+
+
 def _from_catalog(kind: str, name: str, version: str | None, where: str) -> Path:
-    found = catalog.find(kind, name, version)
-    if found is None:
-        folder = catalog.KIND_FOLDERS[kind]
-        known = sorted({r.name for r in catalog.resources() if r.kind == kind})
+    if kind == "StepAction":
+        path = _catalog_stepaction(name, version)
+    else:
+        found = catalog.find(kind, name, version)
+        path = found.path if found else None
+    if path is None:
+        folder = KINDS[kind][0]
         raise InvalidRun(where, f"unknown {kind} {name!r}" + (f" version {version}" if version else "")
-                         + f": no {folder}/{name}/<version>/{name}.yaml in {paths.ROOT}"
-                         + (f" (known: {', '.join(known)})" if known else ""))
-    return found.path
+                         + f": not in the run file, and no {folder}/{name}/<version>/{name}.yaml "
+                         f"in {paths.ROOT}")
+    return path
 
 
-def _ref_path(ref: object, kind: str, where: str) -> Path:
-    if not isinstance(ref, dict):
-        raise InvalidRun(where, "must be a mapping")
-    if ref.get("apiVersion"):
-        raise Unsupported(f"{where}.apiVersion", "custom tasks (a ref with apiVersion)")
-    if ref.get("kind", kind) != kind:
-        raise Unsupported(f"{where}.kind", f"kind {ref.get('kind')!r}")
+def _same_file(kind: str, name: str | None, options: RunOptions) -> Resolved | None:
+    doc = getattr(options.resources, KINDS[kind][1]).get(str(name)) if name else None
+    if doc is None:
+        return None
+    return Resolved(str(name), doc["spec"], f"{options.resources.source} ({kind} {name})")
+
+
+def _ref_path(ref: dict, kind: str, where: str) -> Path:
     resolver = ref.get("resolver")
     if resolver is None:
         if not ref.get("name"):
@@ -84,33 +105,64 @@ def _ref_path(ref: object, kind: str, where: str) -> Path:
     raise Unsupported(f"{where}.resolver", f"resolver {resolver!r}")
 
 
+def resolve_ref(ref: object, kind: str, options: RunOptions, where: str) -> Resolved:
+    """What a taskRef/pipelineRef/step `ref` names: the run file, the option's file, the
+    catalog or a resolver (see the module docstring)."""
+    if not isinstance(ref, dict):
+        raise InvalidRun(where, "must be a mapping")
+    if ref.get("apiVersion"):
+        raise Unsupported(f"{where}.apiVersion", "custom tasks (a ref with apiVersion)")
+    if str(ref.get("kind", kind)).lower() != kind.lower():
+        raise Unsupported(f"{where}.kind", f"kind {ref.get('kind')!r}")
+    resolver = ref.get("resolver")
+    by_name = ref.get("name") if resolver is None else \
+        _ref_params(ref, where).get("name") if resolver == "cluster" else None
+    found = _same_file(kind, by_name, options)
+    if found is not None:
+        return found
+    given = getattr(options, KINDS[kind][2])
+    path = Path(given) if given else _ref_path(ref, kind, where)
+    doc = structure.load(path, kind, where) if kind not in API_VERSIONS else \
+        _load_versioned(path, kind, where)
+    return Resolved(str((doc.get("metadata") or {}).get("name") or path.stem), doc["spec"], str(path))
+
+
+def _load_versioned(path: Path, kind: str, where: str) -> dict:
+    from interlock.lint import yaml_loader
+    docs, problem = yaml_loader.load_all(path)
+    if problem is not None or not docs:
+        raise InvalidRun(f"{where}: {path}", problem.message if problem else "empty file")
+    found = [d for d in docs if isinstance(d.data, dict) and d.data.get("kind") == kind]
+    if len(found) != 1:
+        raise InvalidRun(f"{where}: {path}", f"expected exactly one {kind}")
+    return structure.check(found[0], (kind,), str(path), API_VERSIONS[kind])
+
+
 def resolve_task(taskrun: dict, options: RunOptions, where: str) -> Resolved:
     """The Task of a TaskRun; `where` names the TaskRun (file or pipelineTask) for messages."""
     spec = taskrun.get("spec") or {}
     if "taskSpec" in spec:
         if not isinstance(spec["taskSpec"], dict):
             raise InvalidRun(f"{where}: spec.taskSpec", "must be a mapping")
+        # an embedded spec's `context.task.name` is the TaskRun's name
+        # (pkg/reconciler/taskrun/resources/taskspec.go GetTaskData)
         name = (taskrun.get("metadata") or {}).get("name") or "embedded"
         return Resolved(str(name), spec["taskSpec"], "embedded")
     if "taskRef" not in spec:
         raise InvalidRun(f"{where}: spec", "needs taskSpec or taskRef")
-    if options.task_file:
-        path = Path(options.task_file)
-    else:
-        path = _ref_path(spec["taskRef"], "Task", f"{where}: spec.taskRef")
-    doc = structure.load(path, "Task", f"{where}: spec.taskRef")
-    return Resolved(str((doc.get("metadata") or {}).get("name") or path.stem), doc["spec"], str(path))
+    return resolve_ref(spec["taskRef"], "Task", options, f"{where}: spec.taskRef")
 
 
 def resolve_pipeline(ref: dict, options: RunOptions, where: str = "spec.pipelineRef") -> dict:
-    """The Pipeline document (apiVersion/kind/metadata/spec) a `pipelineRef` names, or the
-    `--pipeline FILE`; raises InvalidRun naming `where`."""
-    path = Path(options.pipeline_file) if options.pipeline_file else _ref_path(ref, "Pipeline", where)
-    return structure.load(path, "Pipeline", where)
+    """The Pipeline document (apiVersion/kind/metadata/spec) a `pipelineRef` names."""
+    found = resolve_ref(ref, "Pipeline", options, where)
+    return {"apiVersion": structure.API_VERSION, "kind": "Pipeline",
+            "metadata": {"name": found.name}, "spec": found.spec}
 
 
 def resolve_pipeline_task(ptask: dict, options: RunOptions, where: str) -> Resolved:
-    """The Task of a pipelineTask (taskSpec or taskRef); `--task FILE` does not apply here."""
+    """The Task of a pipelineTask (taskSpec or taskRef); `--task FILE` applies when the run
+    file does not hold the Task the ref names."""
     if "taskSpec" in ptask:
         spec = ptask["taskSpec"]
         if not isinstance(spec, dict):
@@ -118,6 +170,4 @@ def resolve_pipeline_task(ptask: dict, options: RunOptions, where: str) -> Resol
         return Resolved(str(ptask.get("name", "embedded")), spec, "embedded")
     if "taskRef" not in ptask:
         raise InvalidRun(where, "needs taskSpec or taskRef")
-    path = _ref_path(ptask["taskRef"], "Task", f"{where}.taskRef")
-    doc = structure.load(path, "Task", f"{where}.taskRef")
-    return Resolved(str((doc.get("metadata") or {}).get("name") or path.stem), doc["spec"], str(path))
+    return resolve_ref(ptask["taskRef"], "Task", options, f"{where}.taskRef")

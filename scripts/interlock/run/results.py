@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from pathlib import Path
 from typing import Mapping
 
 from interlock.run import hostfs
@@ -51,15 +50,17 @@ def parse(decl: dict, text: str, where: str) -> object:
     return value
 
 
-def _read(folder: Path, name: str, where: str) -> bytes | None:
+def _read(folder: hostfs.Under, name: str, where: str) -> bytes | None:
     """A result file's bytes (at most TERMINATION_LIMIT + 1), None when absent."""
     try:
-        return hostfs.read_bounded(hostfs.Under(folder, name), TERMINATION_LIMIT)
+        # reached from the run folder: a container may have swapped the folder for a symlink
+        return hostfs.read_bounded(hostfs.Under(folder.root, f"{folder.rel}/{name}"),
+                                   TERMINATION_LIMIT)
     except OSError as e:
         raise ResultError(f"{where}: result {name!r} cannot be read: {e.strerror or e}") from None
 
 
-def read(declared: list[dict], folder: Path, where: str) -> dict[str, object]:
+def read(declared: list[dict], folder: hostfs.Under, where: str) -> dict[str, object]:
     """Every declared result present in `folder`; missing ones are left out, as Tekton does."""
     out: dict[str, object] = {}
     for decl in declared:
@@ -73,7 +74,7 @@ def read(declared: list[dict], folder: Path, where: str) -> dict[str, object]:
     return out
 
 
-def termination_size(task_results: Path, step_results: Path, names: list[str],
+def termination_size(task_results: hostfs.Under, step_results: hostfs.Under, names: list[str],
                      step_names: list[str], started: datetime | None = None,
                      internal: Mapping[str, str] | None = None, where: str = "") -> int:
     """Size of the termination message Tekton's entrypoint would write when this step ends:

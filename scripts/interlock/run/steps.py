@@ -9,20 +9,21 @@ import copy
 import dataclasses
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Mapping
 
 from interlock.run import kubernetes_rules as rules
-from interlock.run import envfile, readiness, standins
+from interlock.run import envfile, feature_flags, readiness, standins
 from interlock.run.durations import parse_duration
 from interlock.run.errors import InvalidRun, Unsupported
-from interlock.run.hostfs import HostPathError, Under, inside
+from interlock.run.hostfs import HostPathError, NewFile, Under, inside
 from interlock.run.options import RunOptions
 from interlock.run.workspaces import Workspace
 
 # Container paths of the Tekton volumes, each a folder of the run folder on the host.
-RESULTS, HOME, WORKSPACE, STEPS, SCRIPTS = (
-    "/tekton/results", "/tekton/home", "/workspace", "/tekton/steps", "/tekton/scripts")
+RESULTS, HOME, WORKSPACE, STEPS, SCRIPTS, RUN = (
+    "/tekton/results", "/tekton/home", "/workspace", "/tekton/steps", "/tekton/scripts",
+    "/tekton/run")
 
 STEP_FIELDS = {"name", "image", "command", "args", "script", "env", "envFrom", "workingDir",
                "securityContext", "volumeMounts", "timeout", "onError", "results", "workspaces",
@@ -31,7 +32,7 @@ STEP_FIELDS = {"name", "image", "command", "args", "script", "env", "envFrom", "
 IGNORED_FIELDS = {"computeResources", "resources", "imagePullPolicy", "ports", "livenessProbe",
                   "startupProbe", "lifecycle", "terminationMessagePath",
                   "terminationMessagePolicy", "description", "displayName"}
-UNSUPPORTED_FIELDS = {"ref": "StepActions (step `ref`)", "params": "StepAction params",
+UNSUPPORTED_FIELDS = {"params": "step `params` without a `ref`",
                       "when": "step `when` expressions", "debug": "step `debug`",
                       "volumeDevices": "volumeDevices", "stdin": "stdin", "tty": "tty",
                       "envFromSecrets": "envFromSecrets"}
@@ -62,7 +63,7 @@ class ContainerPlan:
     args: list[str]
     env: dict[str, str]
     secret_env: dict[str, str] = field(default_factory=dict, repr=False)  # never printed
-    workdir: str = WORKSPACE
+    workdir: str | None = WORKSPACE  # None: the image's WORKDIR
     user: str | None = None
     security: list[str] = field(default_factory=list)  # podman flags from securityContext
     non_root: bool = False            # securityContext.runAsNonRoot: checked against the image
@@ -78,6 +79,12 @@ class ContainerPlan:
     script: str | None = None         # body written to /tekton/scripts/<file>
     script_file: str | None = None
     notes: list[str] = field(default_factory=list)  # said when it starts (e.g. env keys skipped)
+    # a step without command or script runs its image's ENTRYPOINT (else CMD) with its args, as
+    # Tekton's entrypoint lookup does (pkg/pod/entrypoint_lookup_impl.go imageInfo): filled at start
+    lookup_entrypoint: bool = False
+    # the workingDir does not exist in the image: the runtime creates it (runc's prepareRootfs
+    # MkdirAll of the cwd, 0755, root); podman refuses instead, so it is mounted as a tmpfs
+    workdir_tmpfs: bool = False
 
     def describe(self) -> dict:
         """The plan as printed by --dry-run: names of env variables, never their values."""
@@ -150,18 +157,17 @@ def _env(container: dict, options: RunOptions, where: str, secret_env: dict[str,
         prefix = src.get("prefix") or ""
         if prefix:
             rules.env_name(prefix, f"{here}.prefix")
-        for kind, field_name, standin in (("secret", "secretRef", options.secrets),
-                                          ("configmap", "configMapRef", options.configmaps)):
+        for kind, field_name in (("secret", "secretRef"), ("configmap", "configMapRef")):
             if field_name in src:
                 ref = src[field_name] or {}
-                folder = standins.folder(kind, ref.get("name"), standin, f"{here}.{field_name}",
-                                         bool(ref.get("optional")))
-                if folder is not None:
+                values = standins.data(kind, ref.get("name"), options, f"{here}.{field_name}",
+                                       bool(ref.get("optional")))
+                if values is not None:
                     target = secret_env if kind == "secret" else env
                     skipped = []
-                    for k, v in standins.keys(folder).items():
+                    for k, v in values.items():
                         if rules.is_env_name(prefix + k):
-                            target[prefix + k] = v
+                            target[prefix + k] = standins.text(v)
                         else:
                             skipped.append(prefix + k)
                     if skipped:  # the kubelet skips them too, with an InvalidEnvironmentVariableNames event
@@ -182,13 +188,13 @@ def _env(container: dict, options: RunOptions, where: str, secret_env: dict[str,
             raise InvalidRun(f"{here}.valueFrom", "must be a mapping")
         if "secretKeyRef" in vf:
             r = vf["secretKeyRef"] or {}
-            v = standins.key("secret", r.get("name"), r.get("key"), options.secrets,
+            v = standins.key("secret", r.get("name"), r.get("key"), options,
                              f"{here}.valueFrom.secretKeyRef", bool(r.get("optional")))
             if v is not None:
                 secret_env[name] = v
         elif "configMapKeyRef" in vf:
             r = vf["configMapKeyRef"] or {}
-            v = standins.key("configmap", r.get("name"), r.get("key"), options.configmaps,
+            v = standins.key("configmap", r.get("name"), r.get("key"), options,
                              f"{here}.valueFrom.configMapKeyRef", bool(r.get("optional")))
             if v is not None:
                 env[name] = v
@@ -254,11 +260,17 @@ def _security(ctx: object, pod_ctx: dict, where: str) -> tuple[str | None, list[
     return spec, flags, bool(ctx.get("runAsNonRoot"))
 
 
+def _clean(path: str) -> str:
+    return str(PurePosixPath(path))
+
+
 def plan_container(container: dict, kind: str, name: str, index: int, *, options: RunOptions,
                    run_dir: Path, workspaces: Mapping[str, Workspace], volumes: Mapping[str, Mount],
-                   pod: dict, where: str, folders: list[Under]) -> ContainerPlan:
+                   pod: dict, where: str, folders: list, run_mounts: list[Mount] | None = None
+                   ) -> ContainerPlan:
     """One step or sidecar, already merged with stepTemplate and substituted. Folders it needs
-    on the host (volumeMount subPaths) are added to `folders`, created only when the run starts."""
+    on the host (volumeMount subPaths) are added to `folders`, created only when the run starts.
+    `run_mounts` are a step's /tekton/run/<i> mounts (its own read-write, the others read-only)."""
     check_fields(container, where)
     image = container.get("image")
     if not image or not isinstance(image, str):
@@ -273,11 +285,14 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
     for fname, val in (("command", command), ("args", args)):
         if val is not None and (not isinstance(val, list) or not all(isinstance(a, (str, int, float)) for a in val)):
             raise InvalidRun(f"{where}.{fname}", "must be a list of strings")
-    env: dict[str, str] = {"HOME": HOME}
-    env.update(pod.get("env", {}))
+    # no HOME of the runner's: the image's (ENV, else /etc/passwd), as Tekton sets none
+    env: dict[str, str] = dict(pod.get("env", {}))
     secret_env: dict[str, str] = {}
     notes: list[str] = []
     _env(container, options, where, secret_env, env, notes)
+    for k, v in pod.get("env", {}).items():  # podTemplate env wins over the step's (pod.go Build)
+        env[k] = v
+        secret_env.pop(k, None)
     envfile.check({**env, **secret_env}, where)
     _no_nul([str(a) for a in [*(command or []), *args]], f"{where}.args")
     _no_nul([*env.values(), *secret_env.values()], f"{where}.env")
@@ -298,19 +313,28 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
     results = _list(container.get("results"), f"{where}.results")
     for i, r in enumerate(results):
         rules.result_name(r.get("name") if isinstance(r, dict) else None, f"{where}.results[{i}].name")
-    workdir = WORKSPACE
+    # a step works in /workspace unless it says otherwise; a sidecar in its image's WORKDIR
+    workdir: str | None = WORKSPACE if kind == "step" else None
     if container.get("workingDir"):
         workdir = rules.container_path(container["workingDir"], f"{where}.workingDir")
-    mounts = [Mount(run_dir / "workspace", WORKSPACE), Mount(run_dir / "home", HOME)]
+    own = _list(container.get("volumeMounts"), f"{where}.volumeMounts")
+    own_paths = {_clean(str(vm.get("mountPath"))) for vm in own if isinstance(vm, dict)}
+    # Tekton's implicit volumes, each unless the step mounts something at that path itself
+    # (pkg/pod/pod.go Build: "so they can be overridden by the user"); sidecars get none
+    mounts: list[Mount] = []
     if kind == "step":
-        mounts += [Mount(run_dir / "results", RESULTS), Mount(run_dir / "steps", STEPS)]
+        mounts += [m for m in (Mount(run_dir / "workspace", WORKSPACE), Mount(run_dir / "home", HOME),
+                               Mount(run_dir / "results", RESULTS),
+                               Mount(run_dir / "steps", STEPS, readonly=True), *(run_mounts or []))
+                   if m.target not in own_paths]
     plan = ContainerPlan(name=name, kind=kind, image=map_image(image, options.image_map),
                          command=[str(c) for c in command] if command else None,
                          args=[str(a) for a in args], env=env, secret_env=secret_env,
                          workdir=workdir, user=user,
                          security=security, non_root=non_root, timeout=timeout,
                          on_error=on_error, results=list(results),
-                         readiness=container.get("readinessProbe"), notes=notes)
+                         readiness=container.get("readinessProbe"), notes=notes,
+                         lookup_entrypoint=kind == "step" and script is None and not command)
     if script is not None:
         body = str(script)
         if not body.startswith("#!"):
@@ -331,8 +355,9 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
         if not w.bound or (w.isolated and w.name not in usages):
             continue
         target = str(usages.get(w.name, {}).get("mountPath") or w.mount_path)
-        mounts.append(Mount(w.host, target, w.readonly, w.root))
-    for i, vm in enumerate(_list(container.get("volumeMounts"), f"{where}.volumeMounts")):
+        if _clean(target) not in own_paths:  # the container's own mount at that path wins
+            mounts.append(Mount(w.host, target, w.readonly, w.root))
+    for i, vm in enumerate(own):
         here = f"{where}.volumeMounts[{i}]"
         if not isinstance(vm, dict):
             raise InvalidRun(here, "must be a mapping")
@@ -342,11 +367,20 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
         if not vm.get("mountPath"):
             raise InvalidRun(f"{here}.mountPath", "missing")
         target = rules.container_path(vm["mountPath"], f"{here}.mountPath")
+        # task_validation.go validateStep: only /tekton/home may be mounted under /tekton/
+        if kind == "step" and target.startswith("/tekton/") and not target.startswith(HOME):
+            raise InvalidRun(f"{here}.mountPath", f"volumeMount cannot be mounted under /tekton/ "
+                                                  f"(volumeMount {vm.get('name')!r} at {target!r})")
         host = vol.host
         if vm.get("subPath"):
             sub = rules.sub_path(vm["subPath"], f"{here}.subPath")
             host = _subfolder(vol, sub, f"{here}.subPath", folders)
         mounts.append(Mount(host, target, bool(vm.get("readOnly")) or vol.readonly, vol.host))
+    seen: dict[str, str] = {}
+    for m in mounts:
+        if _clean(m.target) in seen:  # Kubernetes: "must be unique"
+            raise InvalidRun(f"{where}.volumeMounts", f"mountPath {m.target!r} is used twice")
+        seen[_clean(m.target)] = m.target
     # parents before children, so a workspace under /workspace lands inside the /workspace mount
     plan.mounts = sorted(mounts, key=lambda m: m.target.rstrip("/").count("/"))
     for key in ("stdoutConfig", "stderrConfig"):
@@ -356,6 +390,8 @@ def plan_container(container: dict, kind: str, name: str, index: int, *, options
             conf = container[key] or {}
             target = rules.container_path(conf.get("path") if isinstance(conf, dict) else None,
                                           f"{where}.{key}.path")
+            feature_flags.require(options.feature_flags, "enable-api-fields", "alpha",
+                                  f"step {key}", f"{where}.{key}")
             found = mount_for(plan.mounts, target)
             if found is not None and found[0].readonly:
                 raise InvalidRun(f"{where}.{key}.path", f"{target} is on a read-only mount")
@@ -396,38 +432,37 @@ def host_path(mounts: list[Mount], target: str) -> Path | None:
     return found[0].host / found[1] if found else None
 
 
+def materialise(files: Mapping[str, tuple[bytes, int]], run_dir: Path, rel: str,
+                folders: list) -> Path:
+    """The folder of a Secret/ConfigMap/projected volume: its files, written at start under
+    the run folder's `standins/` (removed when the run ends, --keep or not)."""
+    folder = Under(run_dir, f"standins/{rel}")
+    folders.append(folder)
+    for path, (content, mode) in sorted(files.items()):
+        folders.append(NewFile(Under(folder.path, path), content, mode))
+    return folder.path
+
+
 def plan_volumes(volumes: object, options: RunOptions, run_dir: Path, where: str,
-                 folders: list[Under]) -> dict[str, Mount]:
-    """spec.volumes (emptyDir, secret, configMap) -> name -> host folder (target filled later);
-    the run folders they need are added to `folders`."""
-    out: dict[str, Mount] = {}
+                 folders: list, out: dict[str, Mount] | None = None) -> dict[str, Mount]:
+    """spec.volumes (emptyDir, secret, configMap, projected) -> name -> host folder (target
+    filled later); what they need in the run folder is added to `folders`."""
+    out = {} if out is None else out
     for i, v in enumerate(_list(volumes, where)):
         here = f"{where}[{i}]"
         if not isinstance(v, dict) or not v.get("name"):
             raise InvalidRun(here, "a volume needs a `name`")
         name = rules.dns_label(v["name"], f"{here}.name", "volume name")
         if name in out:
-            raise InvalidRun(f"{here}.name", f"volume {name!r} is declared twice")
-        own = Under(run_dir, f"volumes/{name}")
+            raise InvalidRun(f"{here}.name", f"multiple volumes with same name {name!r}")
         if "emptyDir" in v:
+            own = Under(run_dir, f"volumes/{name}")
             folders.append(own)
             out[name] = Mount(own.path, "", False)
             continue
-        kind, field_name, key, standin = (("secret", "secret", "secretName", options.secrets)
-                                          if "secret" in v else
-                                          ("configmap", "configMap", "name", options.configmaps))
-        if field_name not in v:
+        files = standins.volume_files(v, options, here)
+        if files is None:
             kinds = sorted(set(map(str, v)) - {"name"})
             raise Unsupported(here, f"volume type {', '.join(kinds) or '(none)'}")
-        src = v[field_name] or {}
-        if not isinstance(src, dict):
-            raise InvalidRun(f"{here}.{field_name}", "must be a mapping")
-        if src.get("items"):
-            raise Unsupported(f"{here}.{field_name}.items", "volume items")
-        folder = standins.folder(kind, src.get(key), standin, f"{here}.{field_name}",
-                                 bool(src.get("optional")))
-        if folder is None:  # optional and without a stand-in: an empty volume
-            folders.append(own)
-            folder = own.path
-        out[name] = Mount(folder, "", True)
+        out[name] = Mount(materialise(files, run_dir, f"volumes/{name}", folders), "", True)
     return out

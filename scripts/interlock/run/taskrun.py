@@ -31,6 +31,8 @@ reason "DryRun" and `plan` set.
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import threading
 import time
@@ -50,15 +52,17 @@ from interlock.run.options import RunOptions
 from interlock.run.outcome import StepOutcome, TaskRunOutcome
 # planning lives in plan.py; re-exported here for callers of the first interface
 from interlock.run.plan import (CONTEXT_ANNOTATIONS, PIPELINE_TASK, TaskRunPlan,  # noqa: F401
-                                pipeline_context, plan_taskrun, run_name, where_of)
-from interlock.run.steps import ContainerPlan, mount_for
+                                named, pipeline_context, plan_taskrun, run_name, where_of)
+from interlock.run.steps import RUN, ContainerPlan, mount_for
 from interlock.run.variables import UndeclaredReference, substitute
 
 LogFn = Callable[[str, str, str], None]
 # The run folder's own layout (mode): the Tekton volumes are world-writable like the emptyDirs
 # they stand for, so a step can run as any user; env/ holds the env-files (owner only).
 LAYOUT = (("scripts", 0o755), ("logs", 0o755), ("env", 0o700), ("results", 0o777),
-          ("workspace", 0o777), ("home", 0o777), ("steps", 0o777))
+          ("workspace", 0o777), ("home", 0o777), ("steps", 0o755), ("run", 0o755))
+STANDINS = "standins"  # Secret/ConfigMap files of volumes: removed when the run ends, --keep or not
+_MISSING_WORKDIR = re.compile(r'^Error: workdir ".*" does not exist on container [0-9a-f]+$')
 
 
 def run_taskrun(taskrun: dict, *, options: RunOptions, log: LogFn | None = None,
@@ -67,6 +71,7 @@ def run_taskrun(taskrun: dict, *, options: RunOptions, log: LogFn | None = None,
                 cancel: threading.Event | None = None,
                 run_dir: Path | None = None, where: str | None = None) -> TaskRunOutcome:
     parent = run_dir or options.run_dir
+    taskrun = named(taskrun)
     plan_args = dict(options=options, params_override=params_override, context=context, where=where)
     if options.dry_run:
         # planned against a folder that is never created: nothing is written anywhere
@@ -77,6 +82,22 @@ def run_taskrun(taskrun: dict, *, options: RunOptions, log: LogFn | None = None,
         out.plan = plan.describe()
         out.pipeline_task = plan.pipeline_task
         return out
+    retries = (taskrun.get("spec") or {}).get("retries") or 0
+    for attempt in range(retries + 1):
+        # a TaskRun's own retries (taskrun reconciler: a failed attempt is retried with a new
+        # pod, its own timeout, and `$(context.task.retry-count)` counting up)
+        if attempt:
+            plan_args["context"] = {**(context or {}), "context.task.retry-count": str(attempt)}
+            (log or _print_log)(str(taskrun["metadata"]["name"]), "taskrun",
+                                f"retry {attempt} of {retries}")
+        out = _attempt(taskrun, parent, plan_args, options, log, cancel)
+        if out.succeeded or (cancel is not None and cancel.is_set()):
+            break
+    return out
+
+
+def _attempt(taskrun: dict, parent: Path | None, plan_args: dict, options: RunOptions,
+             log: LogFn | None, cancel: threading.Event | None) -> TaskRunOutcome:
     plan = _plan_in_new_folder(taskrun, parent, plan_args)
     folder = plan.run_dir
     try:
@@ -89,6 +110,7 @@ def run_taskrun(taskrun: dict, *, options: RunOptions, log: LogFn | None = None,
             (folder / "outcome.json").write_text(json.dumps(out.to_dict(), indent=2))
         return out
     finally:
+        shutil.rmtree(folder / STANDINS, ignore_errors=True)
         if not options.keep:
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -123,7 +145,7 @@ def _step_runtime(p: ContainerPlan, values: Mapping[str, object]) -> ContainerPl
     p.command = substitute(p.command, values) if p.command else p.command
     p.args = substitute(p.args, values)
     p.env = substitute(p.env, values)
-    p.workdir = str(substitute(p.workdir, values))
+    p.workdir = str(substitute(p.workdir, values)) if p.workdir else p.workdir
     if p.script:
         p.script = str(substitute(p.script, values))
     return p
@@ -165,8 +187,18 @@ class _Execution:
         try:
             for sub, mode in LAYOUT:
                 hostfs.make_dirs(hostfs.Under(self.plan.run_dir, sub), mode)
-            for folder in self.plan.folders:
-                hostfs.make_dirs(folder)
+            for item in self.plan.folders:
+                if isinstance(item, hostfs.NewFile):
+                    hostfs.write_new(item)
+                else:
+                    hostfs.make_dirs(item)
+            # /tekton/steps/step-<name> and /tekton/steps/<index> link to the step's
+            # /tekton/run/<index>/status (cmd/entrypoint/subcommands/step_init.go stepInit);
+            # steps/ is the runner's and read-only in every container
+            steps = self.plan.run_dir / "steps"
+            for i, q in enumerate(self.plan.steps):
+                for link in (f"step-{q.name}", str(i)):
+                    os.symlink(f"{RUN}/{i}/status", steps / link)
         except OSError as e:
             return oc.CREATE_CONTAINER_CONFIG_ERROR, f"cannot create a folder of the run: {e.strerror or e}"
         return None
@@ -174,13 +206,20 @@ class _Execution:
     def preflight(self) -> tuple[str, str] | None:
         """Images present, runAsNonRoot satisfied: what the kubelet checks before starting."""
         plans = self.plan.steps + self.plan.sidecars
-        users, missing = containers.image_users([p.image for p in plans])
+        configs, missing = containers.image_configs([p.image for p in plans])
         if missing:
             return (oc.TASKRUN_IMAGE_PULL_FAILED,
                     f"image(s) {', '.join(missing)} not found locally (no registry is reachable: "
                     "build them with `interlock images build`, or map them with --image-map)")
+        for p in self.plan.steps:
+            if p.lookup_entrypoint:
+                # Tekton's entrypoint lookup: ENTRYPOINT, else CMD, then the step's args
+                # (pkg/pod/entrypoint_lookup_impl.go imageInfo, cmd/entrypoint/main.go)
+                found = configs[p.image].get("Entrypoint") or configs[p.image].get("Cmd") or []
+                p.command = [str(c) for c in found] or None
         for p in plans:
-            problem = containers.non_root_problem(users[p.image], p.user) if p.non_root else None
+            user = str(configs[p.image].get("User") or "")
+            problem = containers.non_root_problem(user, p.user) if p.non_root else None
             if problem:
                 return (oc.CREATE_CONTAINER_CONFIG_ERROR,
                         f"{p.kind} {p.name!r}: container has runAsNonRoot and {problem} "
@@ -206,15 +245,19 @@ class _Execution:
         return path, envfile.write(path, {**p.env, **p.secret_env})
 
     def start_sidecars(self) -> tuple[str, str] | None:
-        """Start every sidecar, then wait for their readiness probes."""
+        """Start every sidecar, then wait for their readiness probes (unless the flag
+        await-sidecar-readiness is false)."""
         sidecars = self.plan.sidecars
-        for i, sc in enumerate(sidecars):
+        if sidecars and self.options.network != "host":
+            # the pod's network namespace outlives any of its containers: a pause container
+            # holds it, as the pod sandbox does, so a sidecar that exits takes nothing with it
+            containers.start_pause(self.container("pod"), self.run_id, sidecars[0].image,
+                                   self.options.network)
+        for sc in sidecars:
             sc, problem = self.ready(sc)
             if problem:
                 return oc.CREATE_CONTAINER_CONFIG_ERROR, problem
-            # later sidecars join the first one's network namespace, as containers of a pod
-            network = self.options.network if i == 0 else \
-                f"container:{self.container(sidecars[0].name, sidecar=True)}"
+            network = self.step_network()
             name = self.container(sc.name, sidecar=True)
             env_file, environ = self.env_file(sc, name)
             try:
@@ -222,7 +265,8 @@ class _Execution:
                                          env_file=env_file, environ=environ, mask=self.mask)
             finally:
                 env_file.unlink(missing_ok=True)  # podman has read it (`run -d` has returned)
-        for sc in sidecars:
+        waits = self.options.flag("await-sidecar-readiness") == "true"
+        for sc in sidecars if waits else []:
             if sc.readiness and not readiness.wait_ready(
                     sc.readiness, self.container(sc.name, sidecar=True), self.deadline,
                     self.cancel):
@@ -234,12 +278,12 @@ class _Execution:
         return None
 
     def step_network(self) -> str:
-        """Steps share the first sidecar's network namespace, as containers of one pod do."""
+        """Steps and sidecars share one network namespace, as the containers of a pod do."""
         if self.plan.sidecars and self.options.network != "host":
-            return f"container:{self.container(self.plan.sidecars[0].name, sidecar=True)}"
+            return f"container:{self.container('pod')}"
         return self.options.network
 
-    def run_step(self, p: ContainerPlan, network: str) -> None:
+    def run_step(self, i: int, p: ContainerPlan, network: str) -> None:
         p, problem = self.ready(_step_runtime(p, self.step_values))
         step = StepOutcome(p.name, "Running", "", started=oc.now(), container=self.container(p.name))
         self.out.steps.append(step)
@@ -247,32 +291,43 @@ class _Execution:
             step.finished, step.status, step.reason = oc.now(), "Failed", oc.STEP_ERROR
             self.failure = (oc.CREATE_CONTAINER_CONFIG_ERROR, problem)
             return
-        env_file, environ = self.env_file(p, self.container(p.name))
-        try:
-            with open(self.plan.run_dir / "logs" / f"{p.name}.log", "w", encoding="utf-8") as logfile:
-                def on_line(line: str) -> None:
-                    logfile.write(line + "\n")
-                    self.log(self.plan.label, p.name, line)
-                ex = containers.run_step(p, name=self.container(p.name), run_id=self.run_id,
-                                         network=network, on_line=on_line, timeout=p.timeout,
-                                         deadline=self.deadline, cancel=self.cancel,
-                                         env_file=env_file, environ=environ, mask=self.mask,
-                                         grace=self.options.grace)
-        finally:
-            env_file.unlink(missing_ok=True)
+        with open(self.plan.run_dir / "logs" / f"{p.name}.log", "w", encoding="utf-8") as logfile:
+            missing_workdir = []
+
+            def on_line(line: str) -> None:
+                if _MISSING_WORKDIR.match(line):  # podman's refusal, before the step started
+                    missing_workdir.append(line)
+                    return
+                logfile.write(line + "\n")
+                self.log(self.plan.label, p.name, line)
+            ex = self.attempt(p, network, on_line)
+            if ex.code == 126 and missing_workdir and not p.workdir_tmpfs:
+                p.workdir_tmpfs = True
+                ex = self.attempt(p, network, on_line)
         step.finished, step.exit_code = oc.now(), ex.code
         if ex.code is None or ex.code >= 125:
             self.tidy = False  # stopped by us, or podman itself failed: sweep the label
-        steps = self.plan.run_dir / "steps"
+        # reached from the run folder, never through a symlink the step left in its status folder
         try:
-            hostfs.write_text(hostfs.Under(steps, f"step-{p.name}/exitCode"),
+            hostfs.write_text(hostfs.Under(self.plan.run_dir, f"run/{i}/status/exitCode"),
                               str(ex.code if ex.code is not None else 1))
         except OSError as e:
             self.say(p.name, f"(interlock) exitCode not written: {e.strerror or e}")
-        self.judge(p, step, ex, steps / f"step-{p.name}")
+        self.judge(p, step, ex, hostfs.Under(self.plan.run_dir, f"run/{i}/status/results"))
+
+    def attempt(self, p: ContainerPlan, network: str, on_line) -> containers.Exit:
+        env_file, environ = self.env_file(p, self.container(p.name))
+        try:
+            return containers.run_step(p, name=self.container(p.name), run_id=self.run_id,
+                                       network=network, on_line=on_line, timeout=p.timeout,
+                                       deadline=self.deadline, cancel=self.cancel,
+                                       env_file=env_file, environ=environ, mask=self.mask,
+                                       grace=self.options.grace)
+        finally:
+            env_file.unlink(missing_ok=True)
 
     def judge(self, p: ContainerPlan, step: StepOutcome, ex: containers.Exit,
-              step_dir: Path) -> None:
+              step_results: hostfs.Under) -> None:
         """The step's status and reason, and the TaskRun's failure if it fails it."""
         name = self.plan.name
         if ex.cancelled:
@@ -289,7 +344,7 @@ class _Execution:
                     {"ExitCode": str(ex.code)} if ex.code and p.on_error == "continue" else {})
         try:
             size = results_mod.termination_size(
-                self.plan.run_dir / "results", step_dir / "results",
+                hostfs.Under(self.plan.run_dir, "results"), step_results,
                 [str(r["name"]) for r in self.plan.results], self.plan.step_result_names.get(p.name, []),
                 step.started or oc.now(), internal, f"step {p.name!r}")
             if size > results_mod.TERMINATION_LIMIT:
@@ -299,7 +354,7 @@ class _Execution:
                                 f"{results_mod.TERMINATION_LIMIT}, caused by large task result. "
                                 f"(its results came to {size} bytes)")
                 return
-            step.results = results_mod.read(p.results, step_dir / "results", f"step {p.name!r}")
+            step.results = results_mod.read(p.results, step_results, f"step {p.name!r}")
         except results_mod.ResultError as e:
             step.status, step.reason = "Failed", oc.STEP_ERROR
             self.failure = (oc.TASKRUN_VALIDATION_FAILED, str(e))
@@ -335,9 +390,9 @@ class _Execution:
                 self.skip_all(refused[0])
                 return self.finish(oc.FALSE, *refused)
             network = self.step_network()
-            for p in self.plan.steps:
+            for i, p in enumerate(self.plan.steps):
                 if self.failure is None:
-                    self.run_step(p, network)
+                    self.run_step(i, p, network)
                     continue
                 stopped = self.failure[0] in (oc.TASKRUN_TIMEOUT, oc.TASKRUN_CANCELLED)
                 self.out.steps.append(StepOutcome(p.name, "Skipped",
@@ -363,7 +418,8 @@ class _Execution:
 
 
 def _task_results(plan: TaskRunPlan, folder: Path, step_values: Mapping[str, object]) -> dict:
-    values = results_mod.read([r for r in plan.results if "value" not in r], folder / "results",
+    values = results_mod.read([r for r in plan.results if "value" not in r],
+                              hostfs.Under(folder, "results"),
                               f"TaskRun {plan.name!r}")
     for r in plan.results:
         if "value" in r:
@@ -378,7 +434,7 @@ def _make_working_dir(p: ContainerPlan, run_dir: Path) -> None:
     """Create a workingDir that lies on a shared volume, as Tekton's working-dir initializer
     does, without following a symlink an earlier step left; in the run's own folders it is
     world-writable like the emptyDir it stands for."""
-    found = mount_for(p.mounts, p.workdir)
+    found = mount_for(p.mounts, p.workdir) if p.workdir else None
     if found is None or not found[1] or found[0].readonly:
         return
     mount, rel = found

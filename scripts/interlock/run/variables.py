@@ -21,9 +21,14 @@ from typing import Iterable, Mapping
 
 # The roots Tekton substitutes; a reference under one of them must resolve.
 KNOWN_PREFIXES = frozenset({"params", "context", "results", "workspaces", "steps", "tasks", "step"})
+# The context variables Tekton knows (task_validation.go validateTaskContextVariables,
+# pipeline_validation.go validatePipelineContextVariables); any other `$(context.…)` is left
+# as written, as Tekton leaves it
+KNOWN_CONTEXT = ("context.taskRun.", "context.task.", "context.pipelineRun.", "context.pipeline.",
+                 "context.pipelineTask.")
 
 # `$(` prefix then `.x`, `["x"]`, `[*]`, `[0]` segments, then `)`. No spaces: `$(params x)` is shell.
-_REF = re.compile(r"\$\(\s*((?:params|context|results|workspaces|steps|tasks|step)"
+_REF = re.compile(r"\$\(\s*((?:inputs\.params|params|context|results|workspaces|steps|tasks|step|finally)"
                   r"(?:\.[A-Za-z0-9_.\-]+|\[\s*(?:\"[^\"]*\"|'[^']*'|\*|\d+)\s*\])+)\s*\)")
 _BRACKET_NAME = re.compile(r"\[\s*(?:\"([^\"]*)\"|'([^']*)')\s*\]")
 _INDEX = re.compile(r"^(.*)\[(\*|\d+)\]$")
@@ -46,9 +51,19 @@ class InvalidReference(ValueError):
 
 
 def normalise(name: str) -> str:
-    """`params["a"]` -> `params.a`; whitespace inside brackets removed."""
-    return _BRACKET_NAME.sub(lambda m: "." + (m.group(1) if m.group(1) is not None else m.group(2)),
+    """`params["a"]` -> `params.a`; whitespace inside brackets removed; the v1beta1 spelling
+    `inputs.params.a` -> `params.a` (still substituted in v1: apply.go paramPatterns)."""
+    name = _BRACKET_NAME.sub(lambda m: "." + (m.group(1) if m.group(1) is not None else m.group(2)),
                              name).replace(" ", "")
+    return name[len("inputs."):] if name.startswith("inputs.params.") else name
+
+
+def checked(name: str) -> bool:
+    """Whether Tekton resolves (and so checks) this normalised reference anywhere: not an
+    unknown `context.…`, and not `finally.…` (only a Pipeline's results read those)."""
+    if name.startswith("finally."):
+        return False
+    return not name.startswith("context.") or name.startswith(KNOWN_CONTEXT)
 
 
 def references(value: object) -> set[str]:
@@ -119,7 +134,7 @@ def _as_text(name: str, value: object) -> str:
 
 
 def _strict(name: str, strict: frozenset[str]) -> bool:
-    return name.split(".", 1)[0].split("[", 1)[0] in strict
+    return name.split(".", 1)[0].split("[", 1)[0] in strict and checked(name)
 
 
 def substitute_string(text: str, variables: Mapping[str, object],

@@ -27,7 +27,7 @@ def validate(expressions: object, where: str) -> list[Mapping]:
         if not isinstance(expr, Mapping):
             raise WhenInvalid(f"{at}: must be a mapping with input, operator and values")
         if "cel" in expr:
-            raise WhenInvalid(f"{at}.cel: CEL when expressions are not supported by interlock run; "
+            raise WhenInvalid(f"{at}.cel: not supported locally: CEL when expressions; "
                               "use input/operator/values")
         if not isinstance(expr.get("input"), str):
             raise WhenInvalid(f"{at}.input: required, a string")

@@ -5,11 +5,13 @@ Bindings (TaskRun spec.workspaces), in this order of precedence:
 - `hostPath: {path: DIR}` (Interlock extension, used by the PipelineRun runner to share a folder);
 - `emptyDir`, `volumeClaimTemplate`: a fresh folder of the run;
 - `persistentVolumeClaim: {claimName}`: a folder of the run named after the claim;
-- `secret: {secretName}` / `configMap: {name}`: the `--secret`/`--configmap` stand-in, read-only.
+- `secret`, `configMap` (with `items`) and `projected` (secret and configMap sources): the files
+  of their stand-ins (`--secret`/`--configmap` or documents of the run file), read-only.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import secrets as random
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from interlock.run import kubernetes_rules as rules
@@ -28,6 +30,10 @@ class Workspace:
     claim: str = ""
     isolated: bool = False     # only the steps/sidecars that list it get it
     root: Path | None = None   # the folder `host` must stay in after symlinks (None: host)
+    # its volume's name, `$(workspaces.w.volume)`: "ws-" and 5 random characters, as Tekton's
+    # pkg/workspace/apply.go CreateVolumes names it; usable as a volumeMount name
+    volume: str = field(default_factory=lambda: "ws-" + "".join(
+        random.choice("bcdfghjklmnpqrstvwxz2456789") for _ in range(5)))
 
     @property
     def bound(self) -> bool:
@@ -73,21 +79,16 @@ def _bind(binding: dict, options: RunOptions, run_dir: Path, where: str,
         folder = Under(run_dir, f"claims/{claim}")
         folders.append(folder)
         return _Binding(folder.path, folder.path, claim=claim)
-    for key, kind, name_key, standin in (("secret", "secret", "secretName", options.secrets),
-                                         ("configMap", "configmap", "name", options.configmaps)):
-        if key in binding:
-            src = binding[key] or {}
-            if not isinstance(src, dict):
-                raise InvalidRun(f"{where}.{key}", "must be a mapping")
-            if src.get("items"):
-                raise Unsupported(f"{where}.{key}.items", f"{key} workspace items")
-            folder = standins.folder(kind, src.get(name_key), standin, f"{where}.{key}")
-            return _Binding(folder, folder, readonly=True)
+    files = standins.volume_files(binding, options, where)
+    if files is not None:
+        from interlock.run.steps import materialise
+        folder = materialise(files, run_dir, f"workspaces/{name}", folders)
+        return _Binding(folder, folder, readonly=True)
     kinds = sorted(set(map(str, binding)) - {"name", "subPath"})
     if kinds:
         raise Unsupported(f"{where}", f"workspace binding {', '.join(kinds)}")
     raise InvalidRun(where, f"workspace {name!r} binding names no volume (use -w {name}=DIR, "
-                            "emptyDir, secret, configMap or persistentVolumeClaim)")
+                            "emptyDir, secret, configMap, projected or persistentVolumeClaim)")
 
 
 def resolve(declared: object, bindings: object, options: RunOptions, run_dir: Path,
@@ -164,5 +165,5 @@ def variables(workspaces: dict[str, Workspace]) -> dict[str, object]:
         out[f"{p}.path"] = w.mount_path if w.bound else ""
         out[f"{p}.bound"] = "true" if w.bound else "false"
         out[f"{p}.claim"] = w.claim
-        out[f"{p}.volume"] = f"ws-{w.name}" if w.bound else ""
+        out[f"{p}.volume"] = w.volume if w.bound else ""
     return out

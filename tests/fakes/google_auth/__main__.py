@@ -8,14 +8,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from tests.fakes.loopback import serve_until_stopped
+from tests.fakes.loopback import add_listen_options, serve_until_stopped
 
 from .server import AuthConfig, FakeGoogleAuth
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.fakes.google_auth", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 picks a free one)")
+    add_listen_options(parser)
     parser.add_argument("--project", default=AuthConfig.project_id, help="project id the metadata server reports")
     parser.add_argument("--metadata-account", default=AuthConfig.metadata_account,
                         help="service account the metadata server hands out tokens for")
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         impersonation.setdefault(principal, set()).add(account)
     config = AuthConfig(project_id=args.project, metadata_account=args.metadata_account,
                         token_lifetime=args.token_lifetime, impersonation=impersonation)
-    serve_until_stopped(FakeGoogleAuth(config, port=args.port))
+    serve_until_stopped(FakeGoogleAuth(config, port=args.port, in_container=args.in_container))
     return 0
 
 

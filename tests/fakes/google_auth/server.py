@@ -74,12 +74,12 @@ class AuthConfig:
 
 class FakeGoogleAuth(LoopbackFake):
     def __init__(self, config: AuthConfig | None = None, *, port: int = 0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, in_container: bool = False) -> None:
         self.config = config or AuthConfig()
         self.clock = clock   # wall clock: token expiry is wall time
         self.calls: list[Call] = []
         self._lock = threading.Lock()
-        self.server = LoopbackServer(self.handle, port=port, name="fake-google-auth")
+        self.server = LoopbackServer(self.handle, port=port, name="fake-google-auth", in_container=in_container)
 
     # --- set-ups ---------------------------------------------------------------------------
     def metadata_env(self) -> dict[str, str]:

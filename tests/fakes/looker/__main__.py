@@ -13,6 +13,7 @@ import sys
 import threading
 from pathlib import Path
 
+from ..loopback import IN_CONTAINER, add_listen_options
 from .faults import Fault, FaultSpecError
 from .server import FakeLooker
 from .spec import SPEC_RELATIVE_PATH
@@ -21,10 +22,7 @@ from .state import ScenarioError, default_state, load_scenario
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.fakes.looker", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 picks a free one)")
-    parser.add_argument("--in-container", action="store_true",
-                        help="listen on every interface (0.0.0.0): only for the fake's container image, "
-                             "which the kind e2e harness runs as a pod behind a Service")
+    add_listen_options(parser)
     parser.add_argument("--scenario", type=Path, help="JSON scenario file (default: built-in sample content)")
     parser.add_argument("--fault", action="append", default=[], metavar="SPEC",
                         help="inject a fault, e.g. create_query_task:429x2:retry=1, query_task:502x1, dashboard:delay=0.5x3")
@@ -38,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         state = load_scenario(args.scenario) if args.scenario else default_state()
         faults = [Fault.parse(text) for text in args.fault]
-        fake = FakeLooker(state, host="0.0.0.0" if args.in_container else "127.0.0.1", port=args.port,
+        fake = FakeLooker(state, host=IN_CONTAINER if args.in_container else "127.0.0.1", port=args.port,
                           check_spec=args.check_spec and not args.in_container, in_container=args.in_container)
     except (ScenarioError, FaultSpecError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

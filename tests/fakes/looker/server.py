@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 
-from ..loopback import LoopbackHTTPServer
+from ..loopback import LoopbackHTTPServer, check_host
 from .faults import Faults
 from .model import User
 from .routes import API_PREFIX, Reply, Request, Route, error, match
@@ -84,10 +84,7 @@ class FakeLooker:
         """`spec` defaults to Looker's document in the reference folder (when it is there);
         `check_spec=False` turns every check off (a test that validates answers itself, or the
         fake's container image, which has neither the document nor jsonschema)."""
-        # loopback only, except inside a container (the kind e2e harness runs the fake as a pod
-        # behind a Service), and then only when asked for
-        if host not in ("127.0.0.1", "localhost", "::1") and not (in_container and host == "0.0.0.0"):
-            raise ValueError(f"FakeLooker host {host!r}: the fake only listens on loopback")
+        check_host(host, "FakeLooker", in_container)  # loopback, or 0.0.0.0 in a container when asked
         self.state = state if state is not None else default_state()
         self.faults = Faults()
         self.spec = (spec or reference_spec(_reference())) if check_spec else None

@@ -2,24 +2,32 @@
 --route primary --rps 20 --destination stable=reviews-v1 --destination canary=reviews-v2:errors=0.05
 
 Prints its base URL on the first line of stdout (metrics at /metrics, what it sees at /state), then
-serves until interrupted (Ctrl-C or SIGTERM).
+serves until interrupted (Ctrl-C or SIGTERM). Without --api it reads the VirtualService as a pod
+does: the API server at KUBERNETES_SERVICE_HOST:KUBERNETES_SERVICE_PORT, with its ServiceAccount's
+token (the kind e2e harness runs it so, scripts/interlock/e2e/fakes.py).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from ..loopback import wait_until_stopped
+from ..loopback import add_listen_options, wait_until_stopped
 from .mesh import Mesh
 from .server import MeshSimulator
 from .traffic import Behaviour
 
+SERVICE_ACCOUNT_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.fakes.mesh", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0 picks a free one)")
-    parser.add_argument("--api", required=True, help="Kubernetes API URL to read the VirtualService from")
+    add_listen_options(parser)
+    parser.add_argument("--api", help="Kubernetes API URL to read the VirtualService from (default: in-cluster, "
+                                      "https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)")
     parser.add_argument("--token", help="bearer token for the API")
+    parser.add_argument("--token-file", help=f"file holding the bearer token, read at every poll (default without "
+                                             f"--api and --token: {SERVICE_ACCOUNT_TOKEN})")
     parser.add_argument("--namespace", required=True)
     parser.add_argument("--virtualservice", required=True)
     parser.add_argument("--route", required=True, help="name of the HTTP route whose weights split the traffic")
@@ -36,10 +44,18 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    mesh = Mesh(args.api, namespace=args.namespace, virtualservice=args.virtualservice, route=args.route,
-                destinations=destinations, rps=args.rps, token=args.token, api_version=args.api_version, poll=args.poll,
-                metrics_namespace=args.metrics_namespace)
-    with MeshSimulator(port=args.port, tick=args.tick) as simulator:
+    api, token_file = args.api, args.token_file
+    if not api:
+        host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT", "443")
+        if not host:
+            print("error: no --api, and KUBERNETES_SERVICE_HOST is not set (not in a pod)", file=sys.stderr)
+            return 2
+        api = f"https://{f'[{host}]' if ':' in host else host}:{port}"
+        token_file = token_file or (None if args.token else SERVICE_ACCOUNT_TOKEN)
+    mesh = Mesh(api, namespace=args.namespace, virtualservice=args.virtualservice, route=args.route,
+                destinations=destinations, rps=args.rps, token=args.token, token_file=token_file,
+                api_version=args.api_version, poll=args.poll, metrics_namespace=args.metrics_namespace)
+    with MeshSimulator(port=args.port, tick=args.tick, in_container=args.in_container) as simulator:
         simulator.add(mesh)
         wait_until_stopped(simulator.url)
     return 0

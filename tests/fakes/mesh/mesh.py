@@ -2,7 +2,8 @@
 a Kubernetes API (the fake, or any API server), sends `rps` requests per second split by those
 weights, and keeps Istio's metrics for every destination.
 
-Weights are read the way a client would (GET the VirtualService with a bearer token) every `poll`
+Weights are read the way a client would (GET the VirtualService with a bearer token, or with the
+token in `token_file`, read at every poll as a pod re-reads its rotated ServiceAccount token) every `poll`
 seconds, so a weight change made through the API changes the traffic, and therefore what Prometheus
 scrapes, within `poll` seconds. Since Istio 1.15 weights are relative: a destination gets
 weight / sum(weights); a lone destination without a weight gets everything.
@@ -30,13 +31,14 @@ class Mesh:
     def __init__(self, api_url: str, *, namespace: str, virtualservice: str, route: str,
                  destinations: Mapping[str, Behaviour], rps: float, token: str | None = None,
                  api_version: str = "v1", poll: float = 0.2, metrics_namespace: str | None = None,
-                 source_workload: str = "productpage-v1", verify_tls: bool = False) -> None:
+                 source_workload: str = "productpage-v1", verify_tls: bool = False,
+                 token_file: str | None = None) -> None:
         self.api_url = api_url.rstrip("/")
         self.namespace, self.virtualservice, self.route = namespace, virtualservice, route
         self.metrics_namespace = metrics_namespace or namespace
         self.streams = {key: Stream(behaviour) for key, behaviour in destinations.items()}
         self.rps = rps
-        self.token = token
+        self.token, self.token_file = token, token_file
         self.api_version = api_version
         self.poll = poll
         self.source_workload = source_workload
@@ -54,7 +56,11 @@ class Mesh:
     def _fetch(self) -> dict[str, Any]:
         url = (f"{self.api_url}/apis/networking.istio.io/{self.api_version}/namespaces/{self.namespace}"
                f"/virtualservices/{self.virtualservice}")
-        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {self.token}"} if self.token else {})
+        token = self.token
+        if self.token_file:
+            with open(self.token_file, encoding="utf-8") as file:
+                token = file.read().strip()
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
         with urllib.request.urlopen(request, timeout=2, context=self._context) as response:
             return json.load(response)
 

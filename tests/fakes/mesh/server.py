@@ -21,11 +21,11 @@ FAMILIES = (("istio_requests_total", "counter", "Requests answered, by response 
 
 
 class MeshSimulator:
-    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tick: float = 0.05) -> None:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tick: float = 0.05, in_container: bool = False) -> None:
         self.meshes: list[Mesh] = []
         self.tick = tick
         self.scrapes = 0
-        self._host, self._port = host, port
+        self._host, self._port, self._in_container = host, port, in_container
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._loopback: Loopback | None = None
@@ -61,7 +61,7 @@ class MeshSimulator:
     def start(self) -> MeshSimulator:
         self._stop.clear()
         self._loopback = Loopback(type("MeshHandler", (_Handler,), {"simulator": self}), host=self._host,
-                                  port=self._port, name="mesh-http")
+                                  port=self._port, name="mesh-http", in_container=self._in_container)
         self._ticker = threading.Thread(target=self._run, daemon=True, name="mesh-ticker")
         self._ticker.start()
         return self

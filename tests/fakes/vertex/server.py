@@ -58,7 +58,7 @@ class Violation:
 class FakeVertex(LoopbackFake):
     def __init__(self, state: VertexState | None = None, *, port: int = 0, spec: DiscoverySpec | None = None,
                  clock: Callable[[], float] | None = None, sleep: Callable[[float], None] = time.sleep,
-                 principals: set[str] | None = None) -> None:
+                 principals: set[str] | None = None, in_container: bool = False) -> None:
         self.state = state or VertexState(clock or time.monotonic)
         self.spec = spec
         self.sleep = sleep            # what "slow" answers wait on (the ManualClock's advance in tests)
@@ -68,7 +68,7 @@ class FakeVertex(LoopbackFake):
         self.request_violations: list[Violation] = []
         self.spec_violations: list[Violation] = []
         self._lock = threading.Lock()
-        self.server = LoopbackServer(self.handle, port=port, name="fake-vertex")
+        self.server = LoopbackServer(self.handle, port=port, name="fake-vertex", in_container=in_container)
 
     # (url, from LoopbackFake, is the api_endpoint for google-cloud-aiplatform's REST transport)
 

@@ -25,9 +25,10 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:  # imported when a spec is checked: the fakes' container image has no jsonschema
+    import jsonschema
 
 SPEC_RELATIVE_PATH = Path("vertex") / "aiplatform.v1.json"
 REQUIRE_REFERENCE_ENV = "INTERLOCK_REQUIRE_REFERENCE"
@@ -177,6 +178,8 @@ class DiscoverySpec:
         if schema not in self._validators:
             if not self.has_schema(schema):
                 return [f"{where or schema}: schema {schema} is not in the discovery document"]
+            import jsonschema
+
             self._validators[schema] = jsonschema.Draft202012Validator({"$ref": f"#/$defs/{schema}",
                                                                         "$defs": self._defs})
         problems = [f"{where or schema}: at {'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"

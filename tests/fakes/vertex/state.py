@@ -9,6 +9,7 @@ of their JSON (enums by name); the server converts at the edges.
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -253,6 +254,39 @@ class VertexState:
 
     def predictor(self, artifact_uri: str) -> Predictor:
         return self.predictors.setdefault(artifact_uri, Predictor())
+
+    # --- what exists before a test (a scenario's models and endpoints) ------------------------------
+    def seed_model(self, name: str, spec: dict[str, Any]) -> Model:
+        """A model with one version ("1", alias default); `spec` as the Model's REST JSON
+        (displayName, artifactUri, containerSpec…)."""
+        if not re.fullmatch(r"projects/[^/]+/locations/[^/]+/models/[^/]+", name):
+            raise ValueError(f"model {name!r}: expected projects/<p>/locations/<l>/models/<id>")
+        now = self.clock()
+        with self.lock:
+            self.models[name] = Model(name, {"1": ModelVersion("1", dict(spec), ["default"], now)}, created_at=now)
+            return self.models[name]
+
+    def seed_endpoint(self, name: str, spec: dict[str, Any]) -> Endpoint:
+        """An endpoint as the Endpoint's REST JSON: displayName, labels, deployedModels (each with
+        id, model and modelVersionId of a model seeded before), trafficSplit."""
+        if not re.fullmatch(r"projects/[^/]+/locations/[^/]+/endpoints/[^/]+", name):
+            raise ValueError(f"endpoint {name!r}: expected projects/<p>/locations/<l>/endpoints/<id>")
+        now = self.clock()
+        deployed: dict[str, dict[str, Any]] = {}
+        for entry in spec.get("deployedModels") or []:
+            model = self.models.get(entry.get("model", ""))
+            if model is None or entry.get("modelVersionId") not in model.versions or not entry.get("id"):
+                raise ValueError(f"endpoint {name}: deployed model {entry.get('id')!r} names no seeded model version "
+                                 f"({entry.get('model')!r} version {entry.get('modelVersionId')!r})")
+            deployed[entry["id"]] = {**entry, "createTime": self.stamp(now)}
+        traffic = {k: int(v) for k, v in (spec.get("trafficSplit") or {}).items()}
+        if set(traffic) - set(deployed) or (traffic and sum(traffic.values()) != 100):
+            raise ValueError(f"endpoint {name}: trafficSplit {traffic} must name its deployed models and add up to 100")
+        endpoint = Endpoint(name, {k: v for k, v in spec.items() if k in ("displayName", "description", "labels")}, now,
+                            deployed=deployed, traffic=traffic)
+        with self.lock:
+            self.endpoints[name] = endpoint
+        return endpoint
 
 
 # --- list filters (AIP-160, the subset Vertex AI's list methods are called with here) -----------
