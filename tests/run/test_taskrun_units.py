@@ -15,12 +15,13 @@ from interlock.run.steps import Mount, host_path, map_image, merge_template
 
 
 @pytest.mark.parametrize("text, seconds", [("1h", 3600), ("1h30m", 5400), ("90s", 90),
-                                           ("500ms", 0.5), ("1m0.5s", 60.5), ("0", None)])
+                                           ("500ms", 0.5), ("1m0.5s", 60.5), ("0", None),
+                                           ("0h", None), (0, None), ("+1s", 1), (".5s", 0.5)])
 def test_parse_duration(text, seconds):
     assert parse_duration(text, "x") == seconds
 
 
-@pytest.mark.parametrize("text", ["", "10", "1d", "h1", "1h 2m", "-1s"])
+@pytest.mark.parametrize("text", ["", "10", 10, "1d", "h1", "1h 2m", " 1h", "-1s", "1.s.", "9999999999h"])
 def test_parse_duration_rejects_with_the_field(text):
     with pytest.raises(InvalidRun, match=r"^spec.timeout: .* is not a duration"):
         parse_duration(text, "spec.timeout")

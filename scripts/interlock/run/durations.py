@@ -1,28 +1,20 @@
 """Go duration strings as Tekton writes timeouts: "1h", "1h30m", "90s", "500ms", "0" (no limit)."""
 from __future__ import annotations
 
-import re
-
+from interlock import go_duration
 from interlock.run.errors import InvalidRun
-
-_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|ns|h|m|s)")
 
 
 def parse_duration(text: object, where: str) -> float | None:
-    """Seconds, or None for "0" (Tekton: no timeout). Raises InvalidRun naming `where`."""
-    s = str(text).strip()
-    if s in ("0", "0s"):
-        return None
-    pos, total = 0, 0.0
-    for m in _PART.finditer(s):
-        if m.start() != pos:
-            break
-        total += float(m.group(1)) * _UNITS[m.group(2)]
-        pos = m.end()
-    if pos != len(s) or not s:
-        raise InvalidRun(where, f"{text!r} is not a duration (examples: 1h, 10m30s, 90s, 500ms)")
-    return total
+    """Seconds, or None for a zero duration (Tekton: no timeout). Raises InvalidRun naming `where`
+    for what the API server would refuse, and for a negative duration (Tekton's webhook refuses it)."""
+    try:
+        nanoseconds = go_duration.parse(str(text))
+    except ValueError as e:
+        raise InvalidRun(where, f"{text!r} is not a duration ({e}; examples: 1h, 10m30s, 90s, 500ms)") from None
+    if nanoseconds < 0:
+        raise InvalidRun(where, f"{text!r} is not a duration Tekton accepts: it is negative")
+    return nanoseconds / 1e9 or None
 
 
 def format_duration(seconds: float | None) -> str:

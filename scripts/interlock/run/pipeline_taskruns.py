@@ -16,15 +16,8 @@ from typing import Any, Callable, Mapping
 from interlock.run import matrix as matrix_mod
 from interlock.run.outcome import SUCCEEDED
 from interlock.run.pipeline_spec import PipelineRunSpec
+from interlock.run.plan import CONTEXT_ANNOTATIONS
 from interlock.run.variables import references, substitute
-
-# annotations on each TaskRun carrying pipeline context to the TaskRun runner
-CONTEXT_ANNOTATIONS = {
-    "pipelineRun.name": "interlock.dev/pipelinerun-name",
-    "pipelineRun.uid": "interlock.dev/pipelinerun-uid",
-    "pipelineTask.retries": "interlock.dev/pipelinetask-retries",
-    "task.retry-count": "interlock.dev/retry-count",
-}
 
 TASKRUN_CONTEXT = {f"context.{k}": f"$(context.{k})" for k in (
     "taskRun.name", "taskRun.namespace", "taskRun.uid", "task.name", "task.retry-count")}
@@ -63,10 +56,9 @@ def build(run: PipelineRunSpec, task: Mapping, variables: Mapping[str, Any]) -> 
                                **copy.deepcopy(overrides["podTemplate"])}
     runs = []
     for i, combo in enumerate(combos):
-        annotations = {CONTEXT_ANNOTATIONS["pipelineRun.name"]: run.name,
-                       CONTEXT_ANNOTATIONS["pipelineRun.uid"]: run.uid,
-                       CONTEXT_ANNOTATIONS["pipelineTask.retries"]: str(task.get("retries", 0)),
-                       CONTEXT_ANNOTATIONS["task.retry-count"]: "0"}
+        context = {"context.pipelineRun.name": run.name, "context.pipelineRun.uid": run.uid,
+                   "context.pipelineTask.retries": str(task.get("retries", 0)), "context.task.retry-count": "0"}
+        annotations = {annotation: context[variable] for annotation, variable in CONTEXT_ANNOTATIONS.items()}
         runs.append({
             "apiVersion": "tekton.dev/v1", "kind": "TaskRun",
             # one uid per TaskRun, kept by its retries: Tekton retries the same TaskRun object

@@ -21,7 +21,7 @@ pipeline_status.py; this module checks every task up front, then schedules.
 
 TaskRuns handed to the executor carry `metadata.name` `<pipelinerun>-<pipelineTask>[-<index>]`,
 Tekton's labels `tekton.dev/pipelineRun|pipelineTask|pipeline`, and the pipeline context in
-annotations (see CONTEXT_ANNOTATIONS) so the TaskRun runner can fill `$(context.task.retry-count)`
+annotations (see plan.CONTEXT_ANNOTATIONS) so the TaskRun runner can fill `$(context.task.retry-count)`
 and `$(context.pipelineRun.*)`.
 """
 from __future__ import annotations
@@ -45,7 +45,7 @@ from interlock.run.options import RunOptions
 from interlock.run.outcome import (FALSE, TASKRUN_CANCELLED, TASKRUN_VALIDATION_FAILED,
                                    UNKNOWN, PipelineRunOutcome, TaskRunOutcome, now)
 from interlock.run.pipeline_spec import PipelineRunInvalid, PipelineRunSpec
-from interlock.run.pipeline_taskruns import CONTEXT_ANNOTATIONS
+from interlock.run.plan import RETRY_COUNT_ANNOTATION
 from interlock.run.pipeline_status import (  # noqa: F401  (skip reasons re-exported)
     CANCELLED_BY_TIMEOUT_MSG, EMPTY_MATRIX_SKIP, FINALLY_TIMEOUT_SKIP,
     INVALID_TASK_RESULT_REFERENCE, MISSING_RESULTS_SKIP, PARENT_SKIP, PIPELINE_TIMEOUT_SKIP,
@@ -189,7 +189,7 @@ class _PipelineRun:
     def check_tasks(self) -> None:
         """Resolve every task, check result references against what the producing tasks
         declare, and plan each TaskRun (params, types, workspaces, steps) without running it."""
-        from interlock.run.taskrun import plan_taskrun
+        from interlock.run.plan import plan_taskrun
         options = _task_options(self.options)
         for name in self.dag_names + self.final_names:
             s = self.states[name]
@@ -472,7 +472,7 @@ class _PipelineRun:
             if cancel.is_set():
                 break
             tr = copy.deepcopy(taskrun)
-            tr["metadata"]["annotations"][CONTEXT_ANNOTATIONS["task.retry-count"]] = str(attempt)
+            tr["metadata"]["annotations"][RETRY_COUNT_ANNOTATION] = str(attempt)
             if attempt:
                 self._say(f"{label}: retry {attempt} of {retries}")
             try:

@@ -31,11 +31,12 @@ DEFAULT_TIMEOUT = 3600.0  # Tekton's default-timeout-minutes: 60
 PIPELINE_TASK = "interlock.pipelineTask"
 # What the PipelineRun runner puts on each TaskRun (see interlock.run.pipelinerun)
 PIPELINE_TASK_LABEL = "tekton.dev/pipelineTask"
+RETRY_COUNT_ANNOTATION = "interlock.dev/retry-count"
 CONTEXT_ANNOTATIONS = {
     "interlock.dev/pipelinerun-name": "context.pipelineRun.name",
     "interlock.dev/pipelinerun-uid": "context.pipelineRun.uid",
     "interlock.dev/pipelinetask-retries": "context.pipelineTask.retries",
-    "interlock.dev/retry-count": "context.task.retry-count",
+    RETRY_COUNT_ANNOTATION: "context.task.retry-count",
 }
 
 TASK_FIELDS = {"params", "results", "workspaces", "steps", "sidecars", "stepTemplate", "volumes",

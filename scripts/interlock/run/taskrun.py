@@ -50,9 +50,8 @@ from interlock.run.errors import InvalidRun
 from interlock.run.masking import Masker
 from interlock.run.options import RunOptions
 from interlock.run.outcome import StepOutcome, TaskRunOutcome
-# planning lives in plan.py; re-exported here for callers of the first interface
-from interlock.run.plan import (CONTEXT_ANNOTATIONS, PIPELINE_TASK, TaskRunPlan,  # noqa: F401
-                                named, pipeline_context, plan_taskrun, run_name, where_of)
+from interlock.run.plan import (PIPELINE_TASK, TaskRunPlan, named, pipeline_context, plan_taskrun, run_name,
+                                where_of)
 from interlock.run.steps import RUN, ContainerPlan, mount_for
 from interlock.run.variables import UndeclaredReference, substitute
 
