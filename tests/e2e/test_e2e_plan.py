@@ -110,25 +110,32 @@ def test_every_sample_runs_through_the_bundles_resolver_and_asserts_its_results(
         assert (check.name, check.namespace) == (run.name, run.namespace)
         doc = writes[run.file]
         assert doc == run.doc
-        task, version = Path(run.sample).parts[1:3]
-        ref = doc["spec"]["taskRef"]
+        folder, name, version = Path(run.sample).parts[:3]
+        kind = "task" if folder == "tasks" else "pipeline"
+        ref = doc["spec"][f"{kind}Ref"]
         assert ref["resolver"] == "bundles"
         assert {p["name"]: p["value"] for p in ref["params"]} == {
-            "bundle": f"registry.local:5000/interlock/tasks/{task}:{version}", "name": task, "kind": "task"}
+            "bundle": f"registry.local:5000/interlock/{folder}/{name}:{version}", "name": name, "kind": kind}
         # the sample's namespace when it names one (the Istio samples' shop), else the harness's
         assert doc["metadata"] == {"name": check.name,
                                    "namespace": original["metadata"].get("namespace", "interlock-e2e")}
-        [integration] = run.integrations
-        assert integration.serves(task)
-        declared = {p["name"] for p in catalog.find("Task", task, version).doc["spec"]["params"]}
+        # the fakes of every system its Task (or its Pipeline's Tasks) talk to, and only those
+        resource = catalog.find(kind.capitalize(), name, version)
+        tasks = {name} if kind == "task" else {
+            t["taskRef"]["name"] for key in ("tasks", "finally") for t in resource.doc["spec"].get(key, [])}
+        assert list(run.integrations) == [i for i in INTEGRATIONS if any(i.serves(t) for t in tasks)]
+        assert run.integrations
+        declared = {p["name"] for p in resource.doc["spec"]["params"]}
         params = {p["name"]: p["value"] for p in doc["spec"]["params"]}
-        overrides = {k: fill(v, m.service_url) for k, v in integration.params.items() if k in declared}
+        overrides = {k: fill(v, m.service_url) for i in run.integrations for k, v in i.params.items() if k in declared}
         assert {k: params[k] for k in overrides} == overrides
         # every other param as the sample gives it
+        settable = {k for i in run.integrations for k in i.params}
         assert {p["name"]: p["value"] for p in original["spec"]["params"] if p["name"] not in overrides} == {
-            k: v for k, v in params.items() if k not in integration.params}
-        env = (doc["spec"].get("podTemplate") or {}).get("env") or []
-        assert env == [{"name": k, "value": fill(v, m.service_url)} for k, v in integration.env.items()]
+            k: v for k, v in params.items() if k not in settable}
+        holder = doc["spec"] if kind == "task" else doc["spec"].get("taskRunTemplate") or {}
+        env = (holder.get("podTemplate") or {}).get("env") or []
+        assert env == [{"name": k, "value": fill(v, m.service_url)} for i in run.integrations for k, v in i.env.items()]
         assert doc["spec"].get("workspaces") == original["spec"].get("workspaces")
 
 

@@ -18,7 +18,9 @@ A sample run of an integration gets its `params` (those its Task, or its Pipelin
 namespace, its Secrets and ConfigMaps. `<url:NAME>` in a value is the base URL of the fake or
 service NAME, `<host:NAME>` its host:port. The Kubernetes objects in the samples folders of the
 integration's Tasks (a Role, a RoleBinding, the VirtualService and DestinationRule the samples
-shift) are applied before every one of its runs, so each sample starts from the same state.
+shift) are applied before every one of its runs, so each sample finds them as the samples give
+them; what the fakes hold (a Vertex AI endpoint's deployments, Looker's datagroups) is as the runs
+before it left it (tests/e2e/expectations.yaml says where a result depends on that).
 Adding a fake is one more entry in FAKES; an integration, one more in INTEGRATIONS.
 """
 from __future__ import annotations
