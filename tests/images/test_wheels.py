@@ -55,3 +55,22 @@ def test_a_second_build_reuses_the_install_stage_and_gives_the_same_digest():
     assert steps[0].startswith("FROM ") and len(steps) > 3
     assert proc.stdout.count("--> Using cache ") == len(steps) - 1, proc.stdout
     assert build() == first
+
+
+def test_a_prepared_wheelhouse_is_refilled_without_the_index(monkeypatch):
+    spec = SPECS["looker"]
+    wheelhouse = wheels.prepare(spec) / "wheels"
+    # no index reachable: every wheel the lock pins is already there, hashes checked offline
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "1")
+    wheels.prepare(spec)
+    # one wheel gone: it has to come from the index, so now the unreachable one is asked and fails
+    missing = sorted(wheelhouse.glob("*.whl"))[0]
+    moved = missing.rename(missing.with_suffix(".kept"))
+    try:
+        with pytest.raises(wheels.WheelError, match="pip download failed"):
+            wheels.prepare(spec)
+    finally:
+        moved.rename(missing)

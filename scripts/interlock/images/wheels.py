@@ -57,11 +57,24 @@ def _pip(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None)
         raise WheelError(f"pip {args[0]} failed: " + (lines[-1] if lines else f"exit {proc.returncode}"))
 
 
+def _download(lock: Path, dest: Path) -> None:
+    """The wheels `lock` pins, hashes checked, into dest: from dest alone when every one is there
+    (a rebuild needs no index), else from the index (already-present wheels are kept)."""
+    args = ["download", "--quiet", "--require-hashes", "--no-deps", "--only-binary=:all:", *TARGET,
+            "--dest", str(dest), "-r", str(lock)]
+    if dest.is_dir():
+        try:
+            _pip(*args, "--no-index", "--find-links", str(dest))
+            return
+        except WheelError:
+            pass  # a wheel is missing (a lock changed): fetch what is missing
+    _pip(*args)
+
+
 def installer_dir() -> Path:
     """pip and setuptools wheels, downloaded once with their hashes checked."""
     dest = BUILD / "wheels" / "_installer"
-    _pip("download", "--quiet", "--require-hashes", "--no-deps", "--only-binary=:all:", *TARGET,
-         "--dest", str(dest), "-r", str(INSTALLER))
+    _download(INSTALLER, dest)
     return dest
 
 
@@ -102,9 +115,7 @@ def prepare(spec: ImageSpec) -> Path:
     context = BUILD / "wheels" / spec.name
     context.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(lock, context / "requirements.txt")
-    # already-present wheels are kept (pip re-checks their hashes), so rebuilds stay offline
-    _pip("download", "--quiet", "--require-hashes", "--no-deps", "--only-binary=:all:", *TARGET,
-         "--dest", str(context / "wheels"), "-r", str(lock))
+    _download(lock, context / "wheels")
     installer = installer_dir()
     pips = sorted(installer.glob("pip-*.whl"))
     if not pips:
