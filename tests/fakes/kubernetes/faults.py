@@ -17,13 +17,13 @@ As text, for the command line: `patch:virtualservices:409x3`, `get:*:503x1`,
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ..fault_rules import FOREVER, RuleBook, times_of
+
 ANY = "*"
-FOREVER = -1
 STATUSES = (409, 429, 500, 502, 503, 504)
 CONCURRENT_ANNOTATION = "fake.interlock.dev/concurrent-writes"
 _TEXT = re.compile(r"^(?P<verb>[a-z*]+):(?P<resource>[a-z0-9.*-]+):"
@@ -50,7 +50,6 @@ class Fault:
     retry_after: int | None = None
     edit: Callable[[dict[str, Any]], None] | None = None
     times: int = 1
-    fired: int = 0
 
     def matches(self, verb: str, resource: str) -> bool:
         return self.times != 0 and self.verb in (ANY, verb) and self.resource in (ANY, resource)
@@ -64,22 +63,13 @@ class Fault:
         status = int(match["status"]) if match["status"] else None
         if status is not None and status not in STATUSES:
             raise FaultSpecError(f"fault {text!r}: status {status} is not one of {STATUSES}")
-        times = FOREVER if match["times"] == "inf" else int(match["times"] or 1)
         retry = int(match["retry"]) if match["retry"] else (1 if status == 429 else None)
         return cls(match["verb"], match["resource"], status=status, delay=float(match["delay"] or 0),
-                   retry_after=retry, edit=bump_annotation if match["write"] else None, times=times)
+                   retry_after=retry, edit=bump_annotation if match["write"] else None,
+                   times=times_of(match["times"]))
 
 
-@dataclass
-class Faults:
-    rules: list[Fault] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, fault: Fault) -> Fault:
-        with self._lock:
-            self.rules.append(fault)
-        return fault
-
+class Faults(RuleBook[Fault]):
     def fail(self, verb: str, resource: str, status: int, times: int = 1, retry_after: int | None = None) -> Fault:
         """Answer `times` matching requests with `status` (429 carries Retry-After)."""
         if status not in STATUSES:
@@ -96,15 +86,4 @@ class Faults:
         return self.add(Fault(verb, resource, edit=edit, times=times))
 
     def take(self, verb: str, resource: str) -> Fault | None:
-        with self._lock:
-            for fault in self.rules:
-                if fault.matches(verb, resource):
-                    if fault.times > 0:
-                        fault.times -= 1
-                    fault.fired += 1
-                    return fault
-        return None
-
-    def clear(self) -> None:
-        with self._lock:
-            self.rules.clear()
+        return self.take_first(lambda f: f.matches(verb, resource))

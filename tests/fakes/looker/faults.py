@@ -7,12 +7,13 @@ line: "create_query_task:429x2:retry=1", "query_task:502x1", "dashboard:delay=0.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from ..fault_rules import FOREVER, RuleBook, times_of
 
 ANY_OPERATION = "*"
-FOREVER = -1
 FAULT_STATUSES = (429, 500, 502, 503, 504)
 _TEXT = re.compile(
     r"^(?P<op>[a-z0-9_*]+):(?:(?P<status>\d{3})|delay=(?P<delay>\d+(?:\.\d+)?))"
@@ -46,9 +47,9 @@ class Fault:
         status = int(match["status"]) if match["status"] else None
         if status is not None and status not in FAULT_STATUSES:
             raise FaultSpecError(f"fault {text!r}: status {status} is not one of {FAULT_STATUSES}")
-        times = FOREVER if match["times"] == "inf" else int(match["times"] or 1)
         retry = int(match["retry"]) if match["retry"] else (1 if status == 429 else None)
-        return cls(match["op"], status=status, delay=float(match["delay"] or 0), times=times, retry_after=retry)
+        return cls(match["op"], status=status, delay=float(match["delay"] or 0), times=times_of(match["times"]),
+                   retry_after=retry)
 
 
 @dataclass
@@ -64,16 +65,10 @@ class TokenRules:
     max_calls: int | None = None
 
 
-@dataclass
-class Faults:
-    rules: list[Fault] = field(default_factory=list)
-    tokens: TokenRules = field(default_factory=TokenRules)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, fault: Fault) -> Fault:
-        with self._lock:
-            self.rules.append(fault)
-        return fault
+class Faults(RuleBook[Fault]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens = TokenRules()
 
     def rate_limit(self, operation: str, times: int = 1, retry_after: int = 1) -> Fault:
         """Answer `times` calls with 429 Too Many Requests and a Retry-After header."""
@@ -91,15 +86,9 @@ class Faults:
 
     def take(self, operation: str) -> Fault | None:
         """The first live rule for this operation, with one use consumed."""
-        with self._lock:
-            for fault in self.rules:
-                if fault.matches(operation):
-                    if fault.times > 0:
-                        fault.times -= 1
-                    return Fault(fault.operation, fault.status, fault.delay, 1, fault.retry_after)
-        return None
+        fault = self.take_first(lambda f: f.matches(operation))
+        return dataclasses.replace(fault, times=1) if fault else None
 
     def clear(self) -> None:
-        with self._lock:
-            self.rules.clear()
-            self.tokens = TokenRules()
+        super().clear()
+        self.tokens = TokenRules()

@@ -14,14 +14,14 @@ in the order rules were added. As text (the standalone server's --fault):
 """
 from __future__ import annotations
 
+import dataclasses
 import re
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from ..fault_rules import FOREVER, RuleBook, times_of
 from . import errors
 
 ANY = "*"
-FOREVER = -1
 STATUSES = {429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
             401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED"}
 _TEXT = re.compile(r"^(?P<op>[A-Za-z.*]+):(?:(?P<status>\d{3})|(?P<quota>quota)|delay=(?P<delay>\d+(?:\.\d+)?))"
@@ -67,21 +67,11 @@ class Fault:
         status = int(match["status"]) if match["status"] else None
         if status is not None and status not in STATUSES:
             raise FaultSpecError(f"fault {text!r}: status {status} is not one of {sorted(STATUSES)}")
-        times = FOREVER if match["times"] == "inf" else int(match["times"] or 1)
         return cls(match["op"], status=status, quota=bool(match["quota"]), delay=float(match["delay"] or 0),
-                   times=times, retry_after=float(match["retry"] or 1), lost=bool(match["lost"]))
+                   times=times_of(match["times"]), retry_after=float(match["retry"] or 1), lost=bool(match["lost"]))
 
 
-@dataclass
-class Faults:
-    rules: list[Fault] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, fault: Fault) -> Fault:
-        with self._lock:
-            self.rules.append(fault)
-        return fault
-
+class Faults(RuleBook[Fault]):
     def fail(self, operation: str, status: int, times: int = 1, retry_after: float = 1.0) -> Fault:
         if status not in STATUSES:
             raise FaultSpecError(f"status {status} is not one of {sorted(STATUSES)}")
@@ -100,15 +90,5 @@ class Faults:
 
     def take(self, operation: str) -> Fault | None:
         """The first live rule for this method, with one use consumed."""
-        with self._lock:
-            for fault in self.rules:
-                if fault.times != 0 and fault.operation in (ANY, operation):
-                    if fault.times > 0:
-                        fault.times -= 1
-                    return Fault(fault.operation, fault.status, fault.quota, fault.delay, 1, fault.retry_after,
-                                 fault.lost)
-        return None
-
-    def clear(self) -> None:
-        with self._lock:
-            self.rules.clear()
+        fault = self.take_first(lambda f: f.operation in (ANY, operation))
+        return dataclasses.replace(fault, times=1) if fault else None
