@@ -21,10 +21,10 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 
-from ..loopback import LoopbackHTTPServer, check_host
+from ..loopback import Loopback, check_host
 from .faults import Faults
 from .model import User
 from .routes import API_PREFIX, Reply, Request, Route, error, match
@@ -93,29 +93,21 @@ class FakeLooker:
         self.calls: list[Call] = []
         self.spec_violations: list[SpecViolation] = []
         self.tokens: dict[str, Token] = {}
-        self._host, self._port = host, port
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._host, self._port, self._in_container = host, port, in_container
+        self._loopback: Loopback | None = None
         self._record_lock = threading.Lock()
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> "FakeLooker":
         handler = type("FakeLookerHandler", (_Handler,), {"fake": self})
-        self._server = LoopbackHTTPServer((self._host, self._port), handler)
-        self._server.daemon_threads = True
-        # A short poll interval keeps stop() fast (shutdown waits for the current poll).
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="fake-looker", daemon=True)
-        self._thread.start()
+        self._loopback = Loopback(handler, host=self._host, port=self._port, name="fake-looker",
+                                  in_container=self._in_container)
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._loopback is not None:
+            self._loopback.stop()
+            self._loopback = None
 
     def __enter__(self) -> "FakeLooker":
         return self.start()
@@ -126,10 +118,9 @@ class FakeLooker:
     @property
     def url(self) -> str:
         """The base URL looker-sdk wants (LOOKERSDK_BASE_URL), without /api/4.0."""
-        if self._server is None:
+        if self._loopback is None:
             raise RuntimeError("FakeLooker is not started: call start() or use it as a context manager")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._loopback.url
 
     @property
     def first_user(self) -> User:
