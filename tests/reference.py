@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.looker.spec import REQUIRE_REFERENCE_ENV
+from tests.fakes.reference import REQUIRE_REFERENCE_ENV
 
 
 def reference_or_skip(path: Path, what: str) -> Path:

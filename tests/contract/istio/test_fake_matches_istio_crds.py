@@ -13,6 +13,7 @@ from tests.fakes.kubernetes import load_crds
 from tests.fakes.kubernetes.crds import ISTIO_CRDS_RELATIVE_PATH
 from tests.fakes.kubernetes.schema import CEL_RULES, rules_in
 from tests.istio.objects import destination_rule, virtual_service
+from tests.reference import reference_or_skip
 
 pytestmark = pytest.mark.reference
 CRDS_PATH = REFERENCE / ISTIO_CRDS_RELATIVE_PATH
@@ -20,9 +21,7 @@ CRDS_PATH = REFERENCE / ISTIO_CRDS_RELATIVE_PATH
 
 @pytest.fixture(autouse=True)
 def _reference() -> None:
-    if not CRDS_PATH.is_file():
-        pytest.skip(f"Istio CRDs not found at {CRDS_PATH} (they live in ../shared/reference beside the repository; "
-                    "set INTERLOCK_REFERENCE to point elsewhere)")
+    reference_or_skip(CRDS_PATH, "Istio CRDs")
 
 
 def test_every_cel_rule_of_the_networking_crds_is_implemented():

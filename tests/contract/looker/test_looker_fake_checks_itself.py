@@ -7,7 +7,8 @@ import pytest
 import requests
 
 from tests.fakes.looker import FakeLooker, LookerSpec
-from tests.fakes.looker.spec import REQUIRE_REFERENCE_ENV, reference_spec
+from tests.fakes.looker.spec import reference_spec
+from tests.fakes.reference import REQUIRE_REFERENCE_ENV
 from tests.reference import reference_or_skip
 
 pytestmark = pytest.mark.reference

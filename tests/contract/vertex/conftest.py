@@ -10,17 +10,16 @@ import pytest
 from tests.fakes.clock import ManualClock
 from tests.fakes.google_auth import mint
 from tests.fakes.vertex import SPEC_RELATIVE_PATH, DiscoverySpec, FakeVertex, reference_spec
+from tests.reference import reference_or_skip
 
 
 def load_spec_or_skip() -> DiscoverySpec:
     """The discovery document, or a skip when it is absent (a failure under `make test`, which sets
     REQUIRE_REFERENCE_ENV: reference_spec() raises then)."""
-    spec = reference_spec()
-    if spec is None:
-        from interlock.paths import REFERENCE
-        pytest.skip(f"Vertex AI discovery document not found at {REFERENCE / SPEC_RELATIVE_PATH} (it lives in "
-                    "../shared/reference beside the repository; set INTERLOCK_REFERENCE to point elsewhere)")
-    return spec
+    from interlock.paths import REFERENCE
+
+    reference_or_skip(REFERENCE / SPEC_RELATIVE_PATH, "Vertex AI discovery document")
+    return reference_spec()
 
 
 @pytest.fixture(scope="session")

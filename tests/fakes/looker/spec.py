@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime
 import functools
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,7 +29,7 @@ if TYPE_CHECKING:  # imported when a spec is checked: the fake's container image
 
 SPEC_RELATIVE_PATH = Path("looker") / "Looker.4.0.oas.json"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
-REQUIRE_REFERENCE_ENV = "INTERLOCK_REQUIRE_REFERENCE"
+from ..reference import reference_file
 
 # RFC 3339 section 5.6 date-time (what JSON Schema's "date-time" means), then a calendar check.
 _DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
@@ -229,10 +228,5 @@ def _problems(where: str, validator: jsonschema.Draft202012Validator, instance: 
 def reference_spec(reference_root: Path) -> LookerSpec | None:
     """The document under reference_root, parsed once per process; None when it is absent,
     or FileNotFoundError when REQUIRE_REFERENCE_ENV says it must be there."""
-    path = reference_root / SPEC_RELATIVE_PATH
-    if path.is_file():
-        return LookerSpec(path)
-    if os.environ.get(REQUIRE_REFERENCE_ENV):
-        raise FileNotFoundError(f"Looker OpenAPI document not found at {path}, and {REQUIRE_REFERENCE_ENV} is set: "
-                                "put ../shared/reference beside the repository or set INTERLOCK_REFERENCE")
-    return None
+    path = reference_file(reference_root / SPEC_RELATIVE_PATH, "Looker OpenAPI document")
+    return LookerSpec(path) if path else None

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,7 +30,7 @@ if TYPE_CHECKING:  # imported when a spec is checked: the fakes' container image
     import jsonschema
 
 SPEC_RELATIVE_PATH = Path("vertex") / "aiplatform.v1.json"
-REQUIRE_REFERENCE_ENV = "INTERLOCK_REQUIRE_REFERENCE"
+from ..reference import reference_file
 METHOD_PREFIX = "aiplatform.projects.locations."
 # Query parameters every method accepts (the document's top-level `parameters`), plus the REST
 # transport's `$alt` (the system parameter behind `alt`, e.g. "json;enum-encoding=int").
@@ -212,10 +211,5 @@ def reference_spec() -> DiscoverySpec | None:
     FileNotFoundError when REQUIRE_REFERENCE_ENV says it must be there."""
     from interlock.paths import REFERENCE
 
-    path = REFERENCE / SPEC_RELATIVE_PATH
-    if path.is_file():
-        return DiscoverySpec(path)
-    if os.environ.get(REQUIRE_REFERENCE_ENV):
-        raise FileNotFoundError(f"Vertex AI discovery document not found at {path}, and {REQUIRE_REFERENCE_ENV} is "
-                                "set: put ../shared/reference beside the repository or set INTERLOCK_REFERENCE")
-    return None
+    path = reference_file(REFERENCE / SPEC_RELATIVE_PATH, "Vertex AI discovery document")
+    return DiscoverySpec(path) if path else None
