@@ -121,18 +121,16 @@ class Loopback:
         self.thread.join(timeout=5)
 
 
-class LoopbackServer:
-    def __init__(self, handle: Callable[[Request], Reply], *, host: str = "127.0.0.1", port: int = 0,
-                 name: str = "fake", in_container: bool = False) -> None:
-        check_host(host, name)
-        self.handle, self.name = handle, name
-        self._host, self._port, self._in_container = host, port, in_container
-        self._loopback: Loopback | None = None
+class Served:
+    """start, stop, `with`, address and url of something served by the Loopback its `_serve()` makes."""
 
-    def start(self) -> LoopbackServer:
-        handler = type(f"{self.name}-handler", (_Handler,), {"owner": self})
-        self._loopback = Loopback(handler, host=self._host, port=self._port, name=self.name,
-                                  in_container=self._in_container)
+    _loopback: Loopback | None = None
+
+    def _serve(self) -> Loopback:
+        raise NotImplementedError
+
+    def start(self):  # -> self
+        self._loopback = self._serve()
         return self
 
     def stop(self) -> None:
@@ -140,22 +138,35 @@ class LoopbackServer:
             self._loopback.stop()
             self._loopback = None
 
-    def __enter__(self) -> LoopbackServer:
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
     @property
-    def host_port(self) -> str:
-        """`127.0.0.1:PORT`, for settings that take a host, not a URL (GCE_METADATA_HOST)."""
+    def address(self) -> str:
+        """host:port, for settings that take a host, not a URL (GCE_METADATA_HOST, a scrape target)."""
         if self._loopback is None:
-            raise RuntimeError(f"{self.name} is not started: call start() or use it as a context manager")
+            raise RuntimeError(f"{type(self).__name__} is not started: call start() or use it as a context manager")
         return self._loopback.address
 
     @property
     def url(self) -> str:
-        return f"http://{self.host_port}"
+        address = self.address
+        return f"{self._loopback.scheme}://{address}"
+
+
+class LoopbackServer(Served):
+    def __init__(self, handle: Callable[[Request], Reply], *, host: str = "127.0.0.1", port: int = 0,
+                 name: str = "fake", in_container: bool = False) -> None:
+        check_host(host, name)
+        self.handle, self.name = handle, name
+        self._host, self._port, self._in_container = host, port, in_container
+
+    def _serve(self) -> Loopback:
+        handler = type(f"{self.name}-handler", (_Handler,), {"owner": self})
+        return Loopback(handler, host=self._host, port=self._port, name=self.name, in_container=self._in_container)
 
 
 class LoopbackFake:

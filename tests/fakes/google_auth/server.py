@@ -10,7 +10,7 @@
 
 google-auth reads GCE_METADATA_HOST when it is imported and GCE_METADATA_IP at each ping
 (google/auth/compute_engine/_metadata.py): a process that should use this metadata server
-needs both set to `host_port` before it imports google-auth (`metadata_env()`).
+needs both set to `address` before it imports google-auth (`metadata_env()`).
 
 Every request is recorded (`calls`), subject tokens and access tokens redacted.
 """
@@ -84,7 +84,7 @@ class FakeGoogleAuth(LoopbackFake):
     # --- set-ups ---------------------------------------------------------------------------
     def metadata_env(self) -> dict[str, str]:
         """Environment that points google-auth at this metadata server (set before importing it)."""
-        return {"GCE_METADATA_HOST": self.server.host_port, "GCE_METADATA_IP": self.server.host_port}
+        return {"GCE_METADATA_HOST": self.server.address, "GCE_METADATA_IP": self.server.address}
 
     def external_account_config(self, token_file: str, *, impersonate: str | None = None,
                                 pool: str = "tekton", provider: str = "kubernetes") -> dict[str, Any]:

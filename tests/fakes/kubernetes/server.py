@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from ..loopback import Loopback
+from ..loopback import Loopback, Served
 from . import status as st
 from .crds import CustomResource
 from .faults import Faults
@@ -82,7 +82,7 @@ class _Request:
     call: Call
 
 
-class FakeKubernetes:
+class FakeKubernetes(Served):
     def __init__(self, crds: Iterable[CustomResource], *, host: str = "127.0.0.1", port: int = 0,
                  access: Access | None = None, tls: tuple[Path, Path] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -95,31 +95,12 @@ class FakeKubernetes:
         self.unchecked_rules: set[str] = set()
         self._tls = tls
         self._host, self._port = host, port
-        self._loopback: Loopback | None = None
         self._record_lock = threading.Lock()
 
     # --- lifecycle -----------------------------------------------------------------------
-    def start(self) -> FakeKubernetes:
+    def _serve(self) -> Loopback:
         handler = type("FakeKubernetesHandler", (_Handler,), {"fake": self})
-        self._loopback = Loopback(handler, host=self._host, port=self._port, tls=self._tls, name="fake-kubernetes")
-        return self
-
-    def stop(self) -> None:
-        if self._loopback is not None:
-            self._loopback.stop()
-            self._loopback = None
-
-    def __enter__(self) -> FakeKubernetes:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        if self._loopback is None:
-            raise RuntimeError("FakeKubernetes is not started: call start() or use it as a context manager")
-        return self._loopback.url
+        return Loopback(handler, host=self._host, port=self._port, tls=self._tls, name="fake-kubernetes")
 
     @property
     def schema_checked(self) -> bool:

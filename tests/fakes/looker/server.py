@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 
-from ..loopback import Loopback, check_host
+from ..loopback import Loopback, Served, check_host
 from .faults import Faults
 from .model import User
 from .routes import API_PREFIX, Reply, Request, Route, error, match
@@ -74,7 +74,7 @@ def _reference():
     return REFERENCE
 
 
-class FakeLooker:
+class FakeLooker(Served):
     """A Looker API 4.0 look-alike for tests. Not thread-safe to reconfigure while serving
     except through `faults`, `expire_tokens()` and the state lock."""
 
@@ -94,33 +94,13 @@ class FakeLooker:
         self.spec_violations: list[SpecViolation] = []
         self.tokens: dict[str, Token] = {}
         self._host, self._port, self._in_container = host, port, in_container
-        self._loopback: Loopback | None = None
         self._record_lock = threading.Lock()
 
     # --- lifecycle -----------------------------------------------------------------------
-    def start(self) -> "FakeLooker":
+    # `url` is the base URL looker-sdk wants (LOOKERSDK_BASE_URL), without /api/4.0
+    def _serve(self) -> Loopback:
         handler = type("FakeLookerHandler", (_Handler,), {"fake": self})
-        self._loopback = Loopback(handler, host=self._host, port=self._port, name="fake-looker",
-                                  in_container=self._in_container)
-        return self
-
-    def stop(self) -> None:
-        if self._loopback is not None:
-            self._loopback.stop()
-            self._loopback = None
-
-    def __enter__(self) -> "FakeLooker":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        """The base URL looker-sdk wants (LOOKERSDK_BASE_URL), without /api/4.0."""
-        if self._loopback is None:
-            raise RuntimeError("FakeLooker is not started: call start() or use it as a context manager")
-        return self._loopback.url
+        return Loopback(handler, host=self._host, port=self._port, name="fake-looker", in_container=self._in_container)
 
     @property
     def first_user(self) -> User:

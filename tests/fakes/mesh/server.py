@@ -13,14 +13,14 @@ import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from ..loopback import Loopback
+from ..loopback import Loopback, Served
 from .mesh import Mesh
 
 FAMILIES = (("istio_requests_total", "counter", "Requests answered, by response code."),
             ("istio_request_duration_milliseconds", "histogram", "Request duration in milliseconds."))
 
 
-class MeshSimulator:
+class MeshSimulator(Served):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, tick: float = 0.05, in_container: bool = False) -> None:
         self.meshes: list[Mesh] = []
         self.tick = tick
@@ -28,7 +28,6 @@ class MeshSimulator:
         self._host, self._port, self._in_container = host, port, in_container
         self._lock = threading.Lock()
         self._stop = threading.Event()
-        self._loopback: Loopback | None = None
         self._ticker: threading.Thread | None = None
 
     def add(self, mesh: Mesh) -> Mesh:
@@ -58,39 +57,20 @@ class MeshSimulator:
             for mesh in meshes:
                 mesh.tick()
 
-    def start(self) -> MeshSimulator:
+    def _serve(self) -> Loopback:
+        loopback = Loopback(type("MeshHandler", (_Handler,), {"simulator": self}), host=self._host,
+                            port=self._port, name="mesh-http", in_container=self._in_container)
         self._stop.clear()
-        self._loopback = Loopback(type("MeshHandler", (_Handler,), {"simulator": self}), host=self._host,
-                                  port=self._port, name="mesh-http", in_container=self._in_container)
         self._ticker = threading.Thread(target=self._run, daemon=True, name="mesh-ticker")
         self._ticker.start()
-        return self
+        return loopback
 
     def stop(self) -> None:
         self._stop.set()
-        if self._loopback is not None:
-            self._loopback.stop()
-            self._loopback = None
+        super().stop()
         if self._ticker is not None:
             self._ticker.join(timeout=5)
             self._ticker = None
-
-    def __enter__(self) -> MeshSimulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def address(self) -> str:
-        """host:port, as a Prometheus scrape target."""
-        if self._loopback is None:
-            raise RuntimeError("MeshSimulator is not started")
-        return self._loopback.address
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}"
 
     def state(self) -> list[dict[str, Any]]:
         with self._lock:
