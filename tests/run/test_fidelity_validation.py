@@ -72,7 +72,11 @@ def test_stepactions_are_on_by_default_and_the_flag_turns_them_off(tmp_path):
 def test_feature_flags_are_checked():
     assert feature_flags.parse("enable-api-fields=ALPHA, max-result-size=8192") == \
         {"enable-api-fields": "alpha", "max-result-size": "8192"}
-    for bad in ("enable-api-feilds=alpha", "enable-api-fields=gamma", "max-result-size=0", "x"):
+    # the one flag whose value is itself a comma-separated list
+    assert feature_flags.parse("disable-inline-spec=taskrun,pipeline,enable-artifacts=true") == \
+        {"disable-inline-spec": "taskrun,pipeline", "enable-artifacts": "true"}
+    for bad in ("enable-api-feilds=alpha", "enable-api-fields=gamma", "max-result-size=0", "x",
+                "disable-inline-spec=taskrun,stepaction", "enable-artifacts=true,pipeline"):
         with pytest.raises(InvalidRun, match="--feature-flags"):
             feature_flags.parse(bad)
 

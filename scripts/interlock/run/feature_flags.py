@@ -50,7 +50,13 @@ FLAGS: dict[str, tuple[str, tuple[str, ...] | None]] = {
 def parse(text: str | None) -> dict[str, str]:
     """`k=v,k2=v2` -> {k: v}; InvalidRun naming the flag for an unknown key or a bad value."""
     out: dict[str, str] = {}
-    for pair in filter(None, (p.strip() for p in (text or "").split(","))):
+    pairs: list[str] = []
+    for piece in filter(None, (p.strip() for p in (text or "").split(","))):
+        if "=" not in piece and pairs and pairs[-1].startswith("disable-inline-spec="):
+            pairs[-1] += "," + piece  # its value is itself a list: disable-inline-spec=taskrun,pipeline
+        else:
+            pairs.append(piece)
+    for pair in pairs:
         key, sep, val = pair.partition("=")
         key, val = key.strip(), val.strip()
         if not sep or key not in FLAGS:
