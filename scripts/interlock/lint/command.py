@@ -77,8 +77,10 @@ def lint(files: tuple[Path, ...], root: Path | None, fmt: str, second_opinion: b
         unknown = {f.file for f in found if f.rule == "unknown-kind"}
         clean = {t.path.resolve(): engine.display(t.path, root) for t in targets}
         clean = {p: name for p, name in clean.items() if name in parsed and name not in unknown}
+        context = _referenced(parsed, clean, root)  # catalog Tasks and Pipelines: definitions
         try:
-            found += [_locate(f, parsed) for f in tekton_lint.run(clean, _referenced(parsed, clean, root))]
+            if context or tekton_lint.checks_any(parsed[name].data for name in clean.values()):
+                found += [_locate(f, parsed) for f in tekton_lint.run(clean, context)]
         except tekton_lint.Unavailable as e:
             found.append(Finding("(tekton-lint)", 0, "", "tekton-lint", "warning", f"{e}; second opinion skipped",
                                  tekton_lint.INSTALL_HINT))

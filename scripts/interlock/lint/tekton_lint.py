@@ -25,8 +25,12 @@ INSTALL_HINT = ("install it (`npm install -g @ibm/tekton-lint@1.1.0`, or `make s
                 "or pass --no-tekton-lint")
 CONFIG = Path(__file__).resolve().parent / "tektonlintrc.yaml"
 _AT_PATH = re.compile(r" at \.([A-Za-z0-9_.\[\]-]+)")
-# What it prints (exit 1, no JSON) when given no Task, Pipeline or other definition to check.
-NOTHING_TO_CHECK = "No tekton definitions can be found"
+# The kinds it checks (`parse` in its dist/rules.js). Given none of them with a metadata.name (a
+# TaskRun linted alone) it throws "No tekton definitions can be found" and exits 1 through an
+# asynchronous logger that sometimes loses that line, leaving an exit 1 with no output at all: so
+# it is not run then (`checks_any`), instead of reading its output.
+DEFINITIONS = frozenset({"Task", "ClusterTask", "Pipeline", "PipelineRun", "EventListener",
+                         "TriggerTemplate", "TriggerBinding", "Condition"})
 
 
 class Unavailable(Exception):
@@ -56,8 +60,6 @@ def run(files: dict[Path, str], context: Iterable[Path] = (), timeout: float = 1
         except subprocess.TimeoutExpired:
             raise Unavailable(f"tekton-lint did not finish in {timeout:.0f}s") from None
     reported = _json_line(proc.stdout)
-    if reported is None and NOTHING_TO_CHECK in proc.stdout + proc.stderr:
-        return []  # only TaskRuns/PipelineRuns (a sample linted alone, the e2e harness's manifests): tekton-lint checks definitions
     if reported is None:
         detail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise Unavailable(f"tekton-lint exited {proc.returncode} without JSON output: {detail[0][:200]}")
@@ -79,6 +81,12 @@ def run(files: dict[Path, str], context: Iterable[Path] = (), timeout: float = 1
             hint=f"see @ibm/tekton-lint rule `{item.get('rule')}`; levels in scripts/interlock/lint/tektonlintrc.yaml",
         ))
     return out
+
+
+def checks_any(docs: Iterable[object]) -> bool:
+    """Whether tekton-lint has something to check among these parsed documents."""
+    return any(isinstance(d, dict) and d.get("kind") in DEFINITIONS
+               and isinstance(d.get("metadata"), dict) and d["metadata"].get("name") for d in docs)
 
 
 def _json_line(stdout: str) -> list[dict] | None:
