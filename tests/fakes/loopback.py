@@ -1,12 +1,9 @@
 """What every fake server here shares: an HTTP(S) server on loopback in a daemon thread, and the
 standalone `python -m tests.fakes.<fake>` loop (first stdout line: the URL; Ctrl-C or SIGTERM ends it).
 
-Two ways to serve:
-- `Loopback(HandlerClass, tls=…)`: a `BaseHTTPRequestHandler` class of the fake's own (the
-  Kubernetes API and the mesh simulator), plain HTTP or HTTPS;
-- `LoopbackServer(handle)`: a function `handle(Request) -> Reply` (the Google fakes:
-  tests/fakes/vertex, tests/fakes/google_auth), whose fake class derives from `LoopbackFake`
-  (start, stop, `with`, url) and runs standalone with `serve_until_stopped(fake)`.
+A fake derives from `Served`: it says where to listen (`_listen`), answers `handle(Request) -> Reply`
+(and `crashed(Request, exception) -> Reply` when its own handling raises), and gets start, stop,
+`with`, address and url. `CallLog` is its record of the calls it saw.
 """
 from __future__ import annotations
 
@@ -17,7 +14,6 @@ import ssl
 import sys
 import threading
 import urllib.parse
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -122,12 +118,31 @@ class Loopback:
 
 
 class Served:
-    """start, stop, `with`, address and url of something served by the Loopback its `_serve()` makes."""
+    """start, stop, `with`, address and url of a fake answering `handle(Request) -> Reply` on loopback."""
 
+    name = "fake"
     _loopback: Loopback | None = None
+    _host, _port, _tls, _in_container = "127.0.0.1", 0, None, False
+
+    def _listen(self, name: str, *, host: str = "127.0.0.1", port: int = 0, tls: tuple[Path, Path] | None = None,
+                in_container: bool = False) -> None:
+        """Where to serve (checked now, before anything starts): loopback, or 0.0.0.0 in a container."""
+        check_host(host, name, in_container)
+        self.name, self._host, self._port, self._tls, self._in_container = name, host, port, tls, in_container
+
+    def handle(self, request: Request) -> Reply:
+        raise NotImplementedError
+
+    def crashed(self, request: Request, exc: Exception) -> Reply:
+        """The answer when `handle` raised: a bug in a fake must reach the test as a 500, not a hang.
+        In Google's error shape (the Google fakes); the Looker and Kubernetes fakes answer in their own."""
+        return Reply(500, {"error": {"code": 500, "message": f"{self.name} crashed: {type(exc).__name__}: {exc}",
+                                     "status": "INTERNAL"}})
 
     def _serve(self) -> Loopback:
-        raise NotImplementedError
+        handler = type(f"{self.name}-handler", (_Handler,), {"owner": self})
+        return Loopback(handler, host=self._host, port=self._port, tls=self._tls, name=self.name,
+                        in_container=self._in_container)
 
     def start(self):  # -> self
         self._loopback = self._serve()
@@ -157,23 +172,9 @@ class Served:
         return f"{self._loopback.scheme}://{address}"
 
 
-class LoopbackServer(Served):
-    def __init__(self, handle: Callable[[Request], Reply], *, host: str = "127.0.0.1", port: int = 0,
-                 name: str = "fake", in_container: bool = False) -> None:
-        check_host(host, name)
-        self.handle, self.name = handle, name
-        self._host, self._port, self._in_container = host, port, in_container
+class CallLog:
+    """A fake's calls (`calls`), appended under `_lock` with their sequence number."""
 
-    def _serve(self) -> Loopback:
-        handler = type(f"{self.name}-handler", (_Handler,), {"owner": self})
-        return Loopback(handler, host=self._host, port=self._port, name=self.name, in_container=self._in_container)
-
-
-class LoopbackFake:
-    """What every fake served by a LoopbackServer (`self.server`) has, and its call log (`calls`,
-    appended under `_lock` with a sequence number)."""
-
-    server: LoopbackServer
     calls: list[Any]
     _lock: threading.Lock
 
@@ -182,23 +183,6 @@ class LoopbackFake:
             call.seq = len(self.calls)
             self.calls.append(call)
         return call
-
-    def start(self):  # -> the fake itself
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        return self.server.url
 
 
 def wait_until_stopped(url: str) -> None:
@@ -212,15 +196,15 @@ def wait_until_stopped(url: str) -> None:
         pass
 
 
-def serve_until_stopped(fake: LoopbackFake) -> None:
+def serve_until_stopped(fake: Served) -> None:
     """Run a fake standalone: print its URL on the first line of stdout, serve until Ctrl-C or SIGTERM."""
     with fake:
         wait_until_stopped(fake.url)
 
 
 class _Handler(BaseHTTPRequestHandler):
-    owner: LoopbackServer
-    protocol_version = "HTTP/1.1"   # keep-alive, as Google's front ends and the clients' pools expect
+    owner: Served
+    protocol_version = "HTTP/1.1"   # keep-alive, as Google's front ends, API servers and the clients' pools expect
     # headers and body go out in two writes: without TCP_NODELAY each answer waits ~40 ms (Nagle)
     disable_nagle_algorithm = True
 
@@ -233,12 +217,11 @@ class _Handler(BaseHTTPRequestHandler):
                           {k.lower(): v for k, v in self.headers.items()}, body)
         try:
             reply = self.owner.handle(request)
-        except Exception as exc:  # a bug in a fake must reach the test as a 500, not a hang
-            reply = Reply(500, {"error": {"code": 500, "message": f"{self.owner.name} crashed: "
-                                          f"{type(exc).__name__}: {exc}", "status": "INTERNAL"}})
+        except Exception as exc:
+            reply = self.owner.crashed(request, exc)
         payload = reply.payload()
         self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type + "; charset=UTF-8")
+        self.send_header("Content-Type", reply.content_type + "; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         for name, value in reply.headers.items():
             self.send_header(name, value)

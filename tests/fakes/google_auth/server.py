@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from tests.fakes.loopback import LoopbackFake, LoopbackServer, Reply, Request
+from tests.fakes.loopback import CallLog, Reply, Request, Served
 
 from . import tokens
 
@@ -72,19 +72,19 @@ class AuthConfig:
     metadata_failures: int = 0
 
 
-class FakeGoogleAuth(LoopbackFake):
+class FakeGoogleAuth(Served, CallLog):
     def __init__(self, config: AuthConfig | None = None, *, port: int = 0,
                  clock: Callable[[], float] = time.time, in_container: bool = False) -> None:
         self.config = config or AuthConfig()
         self.clock = clock   # wall clock: token expiry is wall time
         self.calls: list[Call] = []
         self._lock = threading.Lock()
-        self.server = LoopbackServer(self.handle, port=port, name="fake-google-auth", in_container=in_container)
+        self._listen("fake-google-auth", port=port, in_container=in_container)
 
     # --- set-ups ---------------------------------------------------------------------------
     def metadata_env(self) -> dict[str, str]:
         """Environment that points google-auth at this metadata server (set before importing it)."""
-        return {"GCE_METADATA_HOST": self.server.address, "GCE_METADATA_IP": self.server.address}
+        return {"GCE_METADATA_HOST": self.address, "GCE_METADATA_IP": self.address}
 
     def external_account_config(self, token_file: str, *, impersonate: str | None = None,
                                 pool: str = "tekton", provider: str = "kubernetes") -> dict[str, Any]:

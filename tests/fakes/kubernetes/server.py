@@ -17,7 +17,6 @@ validate and prune against the CRD schema (422, or 400 with fieldValidation=Stri
 from __future__ import annotations
 
 import copy
-import json
 import re
 import secrets
 import string
@@ -26,13 +25,13 @@ import time
 import urllib.parse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from ..loopback import Loopback, Served
+from .. import loopback
+from ..loopback import CallLog, Served
 from . import status as st
 from .crds import CustomResource
 from .faults import Faults
@@ -82,7 +81,7 @@ class _Request:
     call: Call
 
 
-class FakeKubernetes(Served):
+class FakeKubernetes(Served, CallLog):
     def __init__(self, crds: Iterable[CustomResource], *, host: str = "127.0.0.1", port: int = 0,
                  access: Access | None = None, tls: tuple[Path, Path] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
@@ -93,14 +92,8 @@ class FakeKubernetes(Served):
         self.clock = clock
         self.calls: list[Call] = []
         self.unchecked_rules: set[str] = set()
-        self._tls = tls
-        self._host, self._port = host, port
-        self._record_lock = threading.Lock()
-
-    # --- lifecycle -----------------------------------------------------------------------
-    def _serve(self) -> Loopback:
-        handler = type("FakeKubernetesHandler", (_Handler,), {"fake": self})
-        return Loopback(handler, host=self._host, port=self._port, tls=self._tls, name="fake-kubernetes")
+        self._lock = threading.Lock()
+        self._listen("fake-kubernetes", host=host, port=port, tls=tls)
 
     @property
     def schema_checked(self) -> bool:
@@ -167,29 +160,28 @@ class FakeKubernetes(Served):
             return self.store.write(key, current, "edit")
 
     def calls_to(self, verb: str | None = None, resource: str | None = None) -> list[Call]:
-        with self._record_lock:
+        with self._lock:
             return [c for c in self.calls if (verb is None or c.verb == verb) and (resource is None or c.resource == resource)]
 
     def reset_calls(self) -> None:
-        with self._record_lock:
+        with self._lock:
             self.calls.clear()
 
     # --- one request ---------------------------------------------------------------------
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], raw_body: bytes) -> st.Reply:
-        url = urllib.parse.urlsplit(raw_path)
-        query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
-        content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-        call = Call(0, self.clock(), method, url.path, content_type=content_type, query=query)
+    def handle(self, request: loopback.Request) -> st.Reply:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        call = Call(0, self.clock(), request.method, request.path, content_type=content_type, query=request.query)
         try:
-            call.body = json.loads(raw_body) if raw_body else None
-        except json.JSONDecodeError:
-            call.body = raw_body.decode("utf-8", errors="replace")
-        with self._record_lock:
-            call.seq = len(self.calls)
-            self.calls.append(call)
-        reply = self._answer(method, url.path, headers, query, content_type, call)
+            call.body = request.json()
+        except ValueError:
+            call.body = request.text
+        self._record(call)
+        reply = self._answer(request.method, request.path, request.headers, request.query, content_type, call)
         call.status = reply.status
         return reply
+
+    def crashed(self, request: loopback.Request, exc: Exception) -> st.Reply:
+        return st.internal_error(f"fake Kubernetes crashed: {type(exc).__name__}: {exc}")
 
     def _answer(self, method: str, path: str, headers: dict[str, str], query: dict[str, str], content_type: str,
                 call: Call) -> st.Reply:
@@ -424,32 +416,3 @@ def _label_selector(text: str) -> Callable[[dict[str, str]], bool] | None:
         else:
             return None
     return lambda labels: all(test(labels) for test in tests)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeKubernetes
-    server_version = "FakeKubernetes/1.31"
-    protocol_version = "HTTP/1.1"  # keep-alive, as urllib3's pool expects of an API server
-    disable_nagle_algorithm = True
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        try:
-            reply = self.fake.handle(self.command, self.path, headers, body)
-        except Exception as exc:  # a bug in the fake must reach the test as a 500, not a hang
-            reply = st.internal_error(f"fake Kubernetes crashed: {type(exc).__name__}: {exc}")
-        payload = json.dumps(reply.body).encode("utf-8")
-        self.send_response(reply.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:  # calls are recorded, not printed
-        pass

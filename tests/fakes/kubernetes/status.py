@@ -6,15 +6,10 @@ client's error handling meets the text it would meet in a cluster.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
+from ..loopback import Reply
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ import io
 import json
 import re
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from ..loopback import Reply  # a raw `text` answer (query results) is sent as is
 from .faults import Faults
 from .lifecycle import COMPLETE, ERROR, EXPIRED, PDT_ADDED, PDT_RUNNING, PdtBuild, QueryTask
 from .model import ScheduledPlan, User
@@ -39,15 +40,6 @@ class Request:
     user: User | None
     now: float
     wall: float
-
-
-@dataclass
-class Reply:
-    status: int
-    body: Any = None
-    text: str | None = None          # a raw text answer (query results), sent as is
-    content_type: str = "application/json"
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class Context(Protocol):

@@ -21,10 +21,10 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler
 from typing import Any, Callable
 
-from ..loopback import Loopback, Served, check_host
+from .. import loopback
+from ..loopback import CallLog, Served
 from .faults import Faults
 from .model import User
 from .routes import API_PREFIX, Reply, Request, Route, error, match
@@ -74,7 +74,7 @@ def _reference():
     return REFERENCE
 
 
-class FakeLooker(Served):
+class FakeLooker(Served, CallLog):
     """A Looker API 4.0 look-alike for tests. Not thread-safe to reconfigure while serving
     except through `faults`, `expire_tokens()` and the state lock."""
 
@@ -84,7 +84,7 @@ class FakeLooker(Served):
         """`spec` defaults to Looker's document in the reference folder (when it is there);
         `check_spec=False` turns every check off (a test that validates answers itself, or the
         fake's container image, which has neither the document nor jsonschema)."""
-        check_host(host, "FakeLooker", in_container)  # loopback, or 0.0.0.0 in a container when asked
+        self._listen("fake-looker", host=host, port=port, in_container=in_container)
         self.state = state if state is not None else default_state()
         self.faults = Faults()
         self.spec = (spec or reference_spec(_reference())) if check_spec else None
@@ -93,14 +93,9 @@ class FakeLooker(Served):
         self.calls: list[Call] = []
         self.spec_violations: list[SpecViolation] = []
         self.tokens: dict[str, Token] = {}
-        self._host, self._port, self._in_container = host, port, in_container
-        self._record_lock = threading.Lock()
+        self._lock = threading.Lock()
 
-    # --- lifecycle -----------------------------------------------------------------------
-    # `url` is the base URL looker-sdk wants (LOOKERSDK_BASE_URL), without /api/4.0
-    def _serve(self) -> Loopback:
-        handler = type("FakeLookerHandler", (_Handler,), {"fake": self})
-        return Loopback(handler, host=self._host, port=self._port, name="fake-looker", in_container=self._in_container)
+    # `url` (from Served) is the base URL looker-sdk wants (LOOKERSDK_BASE_URL), without /api/4.0
 
     @property
     def first_user(self) -> User:
@@ -123,19 +118,19 @@ class FakeLooker(Served):
     # --- tokens --------------------------------------------------------------------------
     def issue_token(self, user: User, now: float) -> dict[str, Any]:
         token = secrets.token_hex(20)
-        with self._record_lock:
+        with self._lock:
             self.tokens[token] = Token(user, now)
         return {"access_token": token, "token_type": "Bearer", "expires_in": self.faults.tokens.expires_in,
                 "refresh_token": None}
 
     def revoke_token(self, token: str) -> None:
-        with self._record_lock:
+        with self._lock:
             if token in self.tokens:
                 self.tokens[token].revoked = True
 
     def expire_tokens(self) -> None:
         """Make every token issued so far answer 401, as an expired session does."""
-        with self._record_lock:
+        with self._lock:
             for token in self.tokens.values():
                 token.revoked = True
 
@@ -144,7 +139,7 @@ class FakeLooker(Served):
         if scheme.lower() not in ("bearer", "token") or not value:
             return None, ""
         rules = self.faults.tokens
-        with self._record_lock:
+        with self._lock:
             token = self.tokens.get(value.strip())
             if token is None or token.revoked:
                 return None, value
@@ -159,44 +154,36 @@ class FakeLooker(Served):
     # --- recorded calls ------------------------------------------------------------------
     def operations(self) -> list[str | None]:
         """The operation ids of every recorded call, in arrival order."""
-        with self._record_lock:
+        with self._lock:
             return [c.operation for c in self.calls]
 
     def calls_to(self, operation: str) -> list[Call]:
-        with self._record_lock:
+        with self._lock:
             return [c for c in self.calls if c.operation == operation]
 
     def reset_calls(self) -> None:
-        with self._record_lock:
+        with self._lock:
             self.calls.clear()
 
     def assert_clean(self) -> None:
         """Fail when any request or answer broke the OpenAPI document, or the fake crashed."""
-        with self._record_lock:
+        with self._lock:
             found = list(self.spec_violations)
         assert not found, "fake Looker exchange outside the OpenAPI document (or a crash of the fake): " + \
             "; ".join(f"{v.operation} {v.status}: {' | '.join(v.problems[:3])}" for v in found[:5])
 
     def _violation(self, operation: str, status: int, problems: list[str]) -> None:
-        with self._record_lock:
+        with self._lock:
             self.spec_violations.append(SpecViolation(operation, status, problems))
 
-    def _record(self, call: Call) -> Call:
-        with self._record_lock:
-            call.seq = len(self.calls)
-            self.calls.append(call)
-        return call
-
     # --- one request ---------------------------------------------------------------------
-    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Reply:
-        url = urllib.parse.urlsplit(raw_path)
-        query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query, keep_blank_values=True).items()}
-        path = url.path
+    def handle(self, request: loopback.Request) -> Reply:
+        method, path, query, headers = request.method, request.path, request.query, request.headers
         relative = "/logout" if path == UNVERSIONED_LOGOUT else (
             path[len(API_PREFIX):] if path.startswith(API_PREFIX + "/") else None)
         found = match(method, relative) if relative is not None else None
         content_type = headers.get("content-type", "")
-        parsed = _parse_body(body, content_type)
+        parsed = _parse_body(request.body, content_type)
         call = self._record(Call(0, self.wall_clock(), method, path, found[0].operation if found else None,
                                  _redact(query), _redact(parsed)))
         if found is None:
@@ -206,11 +193,18 @@ class FakeLooker(Served):
         try:
             reply = self._checked_request(route, query, parsed, content_type) or \
                 self._answer(route, params, query, parsed, headers, call)
-        except Exception as exc:  # a bug in the fake: recorded, so the test fails instead of passing on a 500
-            self._violation(route.operation, 500, [f"the fake crashed: {type(exc).__name__}: {exc}"])
-            reply = error(500, f"fake Looker crashed: {type(exc).__name__}: {exc}")
+        except Exception as exc:
+            reply = self._crash(route.operation, exc)
         call.status = reply.status
         return reply
+
+    def crashed(self, request: loopback.Request, exc: Exception) -> Reply:
+        return self._crash(f"{request.method} {request.path}", exc)
+
+    def _crash(self, operation: str, exc: Exception) -> Reply:
+        """A bug in the fake: recorded, so the test fails instead of passing on a 500."""
+        self._violation(operation, 500, [f"the fake crashed: {type(exc).__name__}: {exc}"])
+        return error(500, f"fake Looker crashed: {type(exc).__name__}: {exc}")
 
     def _checked_request(self, route: Route, query: dict[str, str], body: Any, content_type: str) -> Reply | None:
         """None when the request fits the document (or nothing is checked); else a 400 naming why."""
@@ -305,37 +299,3 @@ def _split_top_level(fields: str) -> list[str]:
         else:
             current += char
     return [*parts, current]
-
-
-class _Handler(BaseHTTPRequestHandler):
-    fake: FakeLooker
-    server_version = "FakeLooker/4.0"
-    # Headers and body go out in two writes; without TCP_NODELAY each answer waits ~40 ms on
-    # Nagle's algorithm meeting the client's delayed ACK.
-    disable_nagle_algorithm = True
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        try:
-            reply = self.fake.handle(self.command, self.path, headers, body)
-        except Exception as exc:  # a bug in the fake must reach the test as a 500 and a violation, not a hang
-            self.fake._violation(f"{self.command} {self.path}", 500, [f"the fake crashed: {type(exc).__name__}: {exc}"])
-            reply = error(500, f"fake Looker crashed: {type(exc).__name__}: {exc}")
-        payload = (reply.text if reply.text is not None else json.dumps(reply.body)).encode("utf-8")
-        if reply.status == 204:
-            payload = b""
-        self.send_response(reply.status)
-        self.send_header("Content-Type", reply.content_type + "; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in reply.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if payload:
-            self.wfile.write(payload)
-
-    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
-
-    def log_message(self, format: str, *args: Any) -> None:  # calls are recorded, not printed
-        pass

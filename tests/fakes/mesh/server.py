@@ -7,13 +7,11 @@ target updates at most every 5 seconds, which would otherwise cost every test th
 """
 from __future__ import annotations
 
-import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from ..loopback import Loopback, Served
+from ..loopback import Loopback, Reply, Request, Served
 from .mesh import Mesh
 
 FAMILIES = (("istio_requests_total", "counter", "Requests answered, by response code."),
@@ -25,7 +23,7 @@ class MeshSimulator(Served):
         self.meshes: list[Mesh] = []
         self.tick = tick
         self.scrapes = 0
-        self._host, self._port, self._in_container = host, port, in_container
+        self._listen("mesh-http", host=host, port=port, in_container=in_container)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
@@ -58,8 +56,7 @@ class MeshSimulator(Served):
                 mesh.tick()
 
     def _serve(self) -> Loopback:
-        loopback = Loopback(type("MeshHandler", (_Handler,), {"simulator": self}), host=self._host,
-                            port=self._port, name="mesh-http", in_container=self._in_container)
+        loopback = super()._serve()
         self._stop.clear()
         self._ticker = threading.Thread(target=self._run, daemon=True, name="mesh-ticker")
         self._ticker.start()
@@ -76,28 +73,13 @@ class MeshSimulator(Served):
         with self._lock:
             return [mesh.state() for mesh in self.meshes]
 
-
-class _Handler(BaseHTTPRequestHandler):
-    simulator: MeshSimulator
-    disable_nagle_algorithm = True
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        if self.path.split("?")[0] == "/metrics":
-            self.simulator.scrapes += 1
-            body, kind = self.simulator.metrics().encode(), "text/plain; version=0.0.4; charset=utf-8"
-        elif self.path.split("?")[0] == "/state":
-            body, kind = json.dumps(self.simulator.state()).encode(), "application/json"
-        else:
-            self.send_error(404)
-            return
-        self.send_response(200)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+    def handle(self, request: Request) -> Reply:
+        if request.method == "GET" and request.path == "/metrics":
+            self.scrapes += 1
+            return Reply(200, text=self.metrics(), content_type="text/plain; version=0.0.4")  # Prometheus' text format
+        if request.method == "GET" and request.path == "/state":
+            return Reply(200, self.state())
+        return Reply(404, text="not found\n", content_type="text/plain")
 
 
 def wait_for(condition: Any, timeout: float, interval: float = 0.05) -> bool:

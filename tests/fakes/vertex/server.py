@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.google_auth import tokens
-from tests.fakes.loopback import LoopbackFake, LoopbackServer, Reply, Request
+from tests.fakes.loopback import CallLog, Reply, Request, Served
 
 from . import codec, errors
 from .faults import Faults
@@ -55,7 +55,7 @@ class Violation:
     problems: list[str] = field(default_factory=list)
 
 
-class FakeVertex(LoopbackFake):
+class FakeVertex(Served, CallLog):
     def __init__(self, state: VertexState | None = None, *, port: int = 0, spec: DiscoverySpec | None = None,
                  clock: Callable[[], float] | None = None, sleep: Callable[[float], None] = time.sleep,
                  principals: set[str] | None = None, in_container: bool = False) -> None:
@@ -68,9 +68,9 @@ class FakeVertex(LoopbackFake):
         self.request_violations: list[Violation] = []
         self.spec_violations: list[Violation] = []
         self._lock = threading.Lock()
-        self.server = LoopbackServer(self.handle, port=port, name="fake-vertex", in_container=in_container)
+        self._listen("fake-vertex", port=port, in_container=in_container)
 
-    # (url, from LoopbackFake, is the api_endpoint for google-cloud-aiplatform's REST transport)
+    # (url, from Served, is the api_endpoint for google-cloud-aiplatform's REST transport)
 
     # --- recorded calls ----------------------------------------------------------------------------
     def methods(self) -> list[str | None]:
