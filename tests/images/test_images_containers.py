@@ -4,7 +4,6 @@ Needs podman, apt-get and dpkg-deb (Debian 12); the .deb cache in build/debs mak
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 

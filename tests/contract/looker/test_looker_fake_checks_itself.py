@@ -95,6 +95,16 @@ def test_a_crash_inside_the_fake_is_recorded(fake: FakeLooker) -> None:
     fake.spec_violations.clear()
 
 
+def test_a_crash_before_any_route_is_recorded_too(fake: FakeLooker, monkeypatch) -> None:
+    def broken(body: bytes, content_type: str) -> None:
+        raise ValueError("unreadable")
+    monkeypatch.setattr("tests.fakes.looker.server._parse_body", broken)
+    answer = requests.get(f"{fake.url}/api/4.0/dashboards/7", timeout=5)
+    assert answer.status_code == 500 and answer.json()["message"] == "fake Looker crashed: ValueError: unreadable"
+    assert [(v.operation, v.status) for v in fake.spec_violations] == [("GET /api/4.0/dashboards/7", 500)]
+    fake.spec_violations.clear()
+
+
 def test_a_missing_reference_fails_when_make_test_requires_it(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv(REQUIRE_REFERENCE_ENV, raising=False)
     assert reference_spec(tmp_path) is None                                   # a user's clone: unchecked
